@@ -1,0 +1,1 @@
+int fcb_client_placeholder_unused;

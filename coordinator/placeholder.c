@@ -1,0 +1,1 @@
+int fcb_coordinator_placeholder_unused;

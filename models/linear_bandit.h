@@ -1,0 +1,76 @@
+#ifndef FEDCB_LINEAR_BANDIT_H
+#define FEDCB_LINEAR_BANDIT_H
+
+#include <stddef.h>
+
+#include "rng.h"
+#include "status.h"
+
+/* Sufficient statistics of per-action ridge regression on a feature map phi
+ * (the raw input for linear models, the last hidden layer for neural-linear):
+ * A_a = sum phi phi^T and b_a = sum r phi over the rows where action a was
+ * taken. They add up exactly across clients, so the federated aggregate of
+ * LinUCB / Thompson is a sum. Stored in double: sums of many rows. */
+typedef struct {
+    int num_actions;
+    int dim;
+    int diagonal;   /* 1: A keeps only its diagonal */
+    double *A;      /* full: K x dim x dim; diagonal: K x dim */
+    double *b;      /* K x dim */
+    double *count;  /* K: rows per action */
+} fcb_linstats;
+
+fcb_status fcb_linstats_init(fcb_linstats *stats, int num_actions, int dim, int diagonal);
+void fcb_linstats_free(fcb_linstats *stats);
+void fcb_linstats_zero(fcb_linstats *stats);
+/* Accumulate n rows of phi (n x dim floats) with their actions and rewards. */
+fcb_status fcb_linstats_add(fcb_linstats *stats, const float *phi, int n, const int *actions,
+                            const float *rewards);
+/* dst += src; fails on shape mismatch. */
+fcb_status fcb_linstats_merge(fcb_linstats *dst, const fcb_linstats *src);
+/* Number of doubles in A, b and count together, and flat copies in that
+ * order (for checkpoints and the wire). */
+size_t fcb_linstats_flat_size(const fcb_linstats *stats);
+void fcb_linstats_to_flat(const fcb_linstats *stats, double *flat);
+fcb_status fcb_linstats_from_flat(fcb_linstats *stats, const double *flat, size_t n);
+
+/* The posterior used for decisions: precision P_a = lambda I + A_a and mean
+ * theta_a = P_a^-1 (b_a + lambda theta0_a), theta0 being an optional prior
+ * mean (e.g. the pretrained model's output layer; NULL means 0). Full
+ * covariance keeps the lower Cholesky factor of P_a (LAPACK dpotrf). */
+typedef struct {
+    int num_actions;
+    int dim;
+    int diagonal;
+    double lambda;
+    double *chol;  /* full: K x dim x dim lower factor; diagonal: K x dim of P_a's diagonal */
+    double *theta; /* K x dim */
+    double *scratch; /* dim: per-row solve buffer */
+} fcb_linposterior;
+
+fcb_status fcb_linposterior_init(fcb_linposterior *post, int num_actions, int dim, int diagonal);
+void fcb_linposterior_free(fcb_linposterior *post);
+/* theta0: NULL or K x dim floats (row a = prior mean of action a). */
+fcb_status fcb_linposterior_solve(fcb_linposterior *post, const fcb_linstats *stats, double lambda,
+                                  const float *theta0);
+
+/* Per row and action: mean = theta_a . phi and width = sqrt(phi^T P_a^-1 phi).
+ * mean and width are n x K. */
+fcb_status fcb_linposterior_predict(fcb_linposterior *post, const float *phi, int n, double *mean,
+                                    double *width);
+
+/* LinUCB: argmax mean + alpha * width (ties to the lowest index);
+ * propensity 1. scores (n x K, out, may be NULL) receives the UCB values. */
+fcb_status fcb_linucb_act(fcb_linposterior *post, double alpha, const float *phi, int n,
+                          int *actions, float *propensities, float *scores);
+
+/* Thompson sampling per decision: for one context the sampled values
+ * theta~_a . phi are independent N(mean_a, v^2 width_a^2), so a decision
+ * draws K normals and takes the argmax. The propensity is estimated from
+ * `propensity_samples` further draws (the frequency of the chosen action,
+ * floored at 1 / (2 * propensity_samples)). */
+fcb_status fcb_thompson_act(fcb_linposterior *post, double v, const float *phi, int n,
+                            fcb_rng *rng, int propensity_samples, int *actions,
+                            float *propensities);
+
+#endif

@@ -1,0 +1,76 @@
+#ifndef FEDCB_MODEL_H
+#define FEDCB_MODEL_H
+
+#include <stddef.h>
+
+#include "rng.h"
+#include "status.h"
+
+/* A model maps a batch of contexts x (n x d, row-major) to one score per
+ * action (n x K, row-major). The architecture lives in fcb_model; the
+ * parameters live in one contiguous float vector owned by the caller, so a
+ * delta, an average or a serialisation is one vector operation. Layer l has
+ * a weight matrix W_l (out x in, row-major) at weight_offset[l] followed by
+ * its bias (out) at bias_offset[l]. */
+
+enum { FCB_MAX_HIDDEN = 8 };
+
+typedef enum { FCB_ARCH_LINEAR, FCB_ARCH_MLP } fcb_arch;
+
+typedef struct {
+    fcb_arch arch;
+    int input_dim;       /* d */
+    int num_actions;     /* K */
+    int num_hidden;      /* hidden layers; 0 for linear, >= 1 for MLP */
+    int hidden[FCB_MAX_HIDDEN];
+    int normalize_input; /* 1: scale every context to unit L2 norm first */
+} fcb_model_config;
+
+typedef struct {
+    fcb_model_config config;
+    int num_layers; /* num_hidden + 1 */
+    int layer_in[FCB_MAX_HIDDEN + 1];
+    int layer_out[FCB_MAX_HIDDEN + 1];
+    size_t weight_offset[FCB_MAX_HIDDEN + 1];
+    size_t bias_offset[FCB_MAX_HIDDEN + 1];
+    size_t num_params;
+} fcb_model;
+
+fcb_status fcb_model_init(fcb_model *model, const fcb_model_config *config);
+
+/* Linear: zeros. MLP: He-uniform hidden weights, zero biases, small output
+ * layer; all draws from rng. params has model->num_params floats. */
+fcb_status fcb_model_init_params(const fcb_model *model, float *params, fcb_rng *rng);
+
+/* Width of the representation the last layer sees: input_dim for linear,
+ * the last hidden width for MLP. This is phi for neural-linear bandits. */
+int fcb_model_feature_dim(const fcb_model *model);
+
+/* Buffers for forward and backward of batches up to `capacity` rows.
+ * Allocated once, reused; no allocation per example or per call. */
+typedef struct {
+    int capacity;
+    int rows;            /* rows of the last forward */
+    float *input;        /* capacity x d: the (normalised) input */
+    float *input_norm;   /* capacity: L2 norms before normalisation */
+    float *activation[FCB_MAX_HIDDEN + 1]; /* post-ReLU outputs of hidden layers */
+    float *delta[FCB_MAX_HIDDEN + 1];      /* backprop scratch per layer */
+} fcb_workspace;
+
+fcb_status fcb_workspace_init(fcb_workspace *ws, const fcb_model *model, int capacity);
+void fcb_workspace_free(fcb_workspace *ws);
+
+/* scores = f(x). Fails (FCB_ERR_ARG) on n > capacity, n < 1 or a non-finite
+ * context value, naming the row. Keeps what backward needs in ws. */
+fcb_status fcb_model_forward(const fcb_model *model, const float *params, const float *x, int n,
+                             fcb_workspace *ws, float *scores);
+
+/* grad = dL/dparams given dscores = dL/dscores for the rows of the last
+ * forward call on ws. grad is overwritten, not accumulated. */
+fcb_status fcb_model_backward(const fcb_model *model, const float *params, const float *dscores,
+                              fcb_workspace *ws, float *grad);
+
+/* The rows x feature_dim representation phi of the last forward call. */
+const float *fcb_model_features(const fcb_model *model, const fcb_workspace *ws);
+
+#endif

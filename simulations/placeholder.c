@@ -1,0 +1,1 @@
+int fcb_simulations_placeholder_unused;
