@@ -26,7 +26,19 @@ fcb_status fcb_fail_context(fcb_status code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    snprintf(last_error, sizeof last_error, "%s: %s", prefix, previous);
+    /* Truncation of an over-long message is intended. */
+    size_t used = strlen(prefix);
+    memcpy(last_error, prefix, used + 1);
+    if (used + 2 < sizeof last_error) {
+        memcpy(last_error + used, ": ", 3);
+        used += 2;
+        size_t room = sizeof last_error - used - 1;
+        size_t len = strlen(previous);
+        if (len > room)
+            len = room;
+        memcpy(last_error + used, previous, len);
+        last_error[used + len] = '\0';
+    }
     return code;
 }
 
