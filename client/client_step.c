@@ -1,0 +1,272 @@
+#include "client_step.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *alloc_array(size_t count, size_t size, int *failed)
+{
+    void *p = calloc(count ? count : 1, size);
+    if (!p)
+        *failed = 1;
+    return p;
+}
+
+fcb_status fcb_client_buffers_init(fcb_client_buffers *b, const fcb_client_setup *setup, int capacity)
+{
+    memset(b, 0, sizeof *b);
+    if (capacity < 1 || setup->batch_size < 1)
+        return fcb_fail(FCB_ERR_ARG, "client buffers: capacity %d and batch size %d must be >= 1",
+                        capacity, setup->batch_size);
+    const fcb_model *m = setup->model;
+    size_t k = (size_t)m->config.num_actions;
+    size_t d = (size_t)m->config.input_dim;
+    size_t batch = (size_t)setup->batch_size;
+    size_t phi_dim = (size_t)fcb_model_feature_dim(m) + 1;
+    int workspace_rows = capacity > setup->batch_size ? capacity : setup->batch_size;
+    b->capacity = capacity;
+    fcb_status st = fcb_workspace_init(&b->workspace, m, workspace_rows);
+    if (st != FCB_OK)
+        return st;
+    int failed = 0;
+    b->scores = alloc_array((size_t)capacity * k, sizeof(float), &failed);
+    b->probs = alloc_array((size_t)capacity * k, sizeof(float), &failed);
+    b->dscores = alloc_array(batch * k, sizeof(float), &failed);
+    b->targets = alloc_array(batch * k, sizeof(float), &failed);
+    b->batch_x = alloc_array(batch * d, sizeof(float), &failed);
+    b->grad = alloc_array(m->num_params, sizeof(float), &failed);
+    b->local_params = alloc_array(m->num_params, sizeof(float), &failed);
+    b->phi = alloc_array((size_t)capacity * phi_dim, sizeof(float), &failed);
+    b->actions = alloc_array((size_t)capacity, sizeof(int), &failed);
+    b->propensities = alloc_array((size_t)capacity, sizeof(float), &failed);
+    b->rewards = alloc_array((size_t)capacity, sizeof(float), &failed);
+    b->weights = alloc_array((size_t)capacity, sizeof(float), &failed);
+    b->batch_actions = alloc_array(batch, sizeof(int), &failed);
+    b->batch_rewards = alloc_array(batch, sizeof(float), &failed);
+    b->batch_weights = alloc_array(batch, sizeof(float), &failed);
+    b->batch_labels = alloc_array(batch, sizeof(int), &failed);
+    b->order = alloc_array((size_t)capacity, sizeof(int), &failed);
+    if (failed) {
+        fcb_client_buffers_free(b);
+        return fcb_fail(FCB_ERR_NOMEM, "client buffers: out of memory for %d rows", capacity);
+    }
+    st = fcb_sgd_init(&b->optimizer, &setup->sgd, m->num_params);
+    if (st != FCB_OK) {
+        fcb_client_buffers_free(b);
+        return st;
+    }
+    return FCB_OK;
+}
+
+void fcb_client_buffers_free(fcb_client_buffers *b)
+{
+    fcb_workspace_free(&b->workspace);
+    free(b->scores);
+    free(b->probs);
+    free(b->dscores);
+    free(b->targets);
+    free(b->batch_x);
+    free(b->grad);
+    free(b->local_params);
+    free(b->phi);
+    free(b->actions);
+    free(b->propensities);
+    free(b->rewards);
+    free(b->weights);
+    free(b->batch_actions);
+    free(b->batch_rewards);
+    free(b->batch_weights);
+    free(b->batch_labels);
+    free(b->order);
+    fcb_sgd_free(&b->optimizer);
+    memset(b, 0, sizeof *b);
+}
+
+static fcb_status check_rows(const fcb_client_buffers *b, int n, int client_id)
+{
+    if (n < 1 || n > b->capacity)
+        return fcb_fail(FCB_ERR_ARG, "client %d: %d rows this round, buffers hold 1..%d", client_id, n,
+                        b->capacity);
+    return FCB_OK;
+}
+
+/* Observes feedback for every logged decision and fills the round totals. */
+static void observe_all(const fcb_feedback *feedback, fcb_client_buffers *b, int n, fcb_rng *rng,
+                        fcb_client_result *result)
+{
+    for (int i = 0; i < n; i++) {
+        int a = b->actions[i];
+        b->rewards[i] = feedback->observe(feedback->context, i, a, rng);
+        result->reward_sum += b->rewards[i];
+        result->true_reward_sum += feedback->true_reward(feedback->context, i, a);
+        result->propensity_sum += b->propensities[i];
+        b->weights[i] = 1.0f / b->propensities[i];
+    }
+    result->examples = n;
+}
+
+/* Loss and dL/dscores for one mini-batch of rows already gathered. */
+static fcb_status batch_loss(const fcb_client_setup *setup, fcb_client_buffers *b,
+                             const fcb_feedback *feedback, const int *rows, int count,
+                             double *loss)
+{
+    int k = setup->model->config.num_actions;
+    const float *scores = b->scores; /* forward wrote the batch scores here */
+    switch (setup->loss) {
+    case FCB_LOSS_CHOSEN_SQUARED:
+        return fcb_loss_chosen_squared(scores, count, k, b->batch_actions, b->batch_rewards, NULL,
+                                       b->dscores, loss);
+    case FCB_LOSS_IMPORTANCE_SQUARED:
+        return fcb_loss_chosen_squared(scores, count, k, b->batch_actions, b->batch_rewards,
+                                       b->batch_weights, b->dscores, loss);
+    case FCB_LOSS_FULL_MSE:
+        for (int i = 0; i < count; i++)
+            for (int a = 0; a < k; a++)
+                b->targets[(size_t)i * k + a] = feedback->true_reward(feedback->context, rows[i], a);
+        return fcb_loss_full_mse(scores, count, k, b->targets, b->dscores, loss);
+    case FCB_LOSS_SOFTMAX_XENT:
+        for (int i = 0; i < count; i++) {
+            int best = 0;
+            float best_reward = feedback->true_reward(feedback->context, rows[i], 0);
+            for (int a = 1; a < k; a++) {
+                float r = feedback->true_reward(feedback->context, rows[i], a);
+                if (r > best_reward) {
+                    best_reward = r;
+                    best = a;
+                }
+            }
+            b->batch_labels[i] = best;
+        }
+        return fcb_loss_softmax_xent(scores, count, k, b->batch_labels, b->dscores, loss);
+    }
+    return fcb_fail(FCB_ERR_ARG, "client: unknown loss %d", (int)setup->loss);
+}
+
+static fcb_status train_local(const fcb_client_setup *setup, fcb_client_buffers *b, int client_id,
+                              int round, const float *x, int n, const fcb_feedback *feedback,
+                              fcb_client_result *result)
+{
+    const fcb_model *m = setup->model;
+    size_t d = (size_t)m->config.input_dim;
+    fcb_rng rng;
+    fcb_rng_init(&rng, setup->seed, FCB_STREAM_SHUFFLE, (uint32_t)client_id, (uint32_t)round);
+    fcb_sgd_reset(&b->optimizer);
+    for (int i = 0; i < n; i++)
+        b->order[i] = i;
+    for (int epoch = 0; epoch < setup->local_epochs; epoch++) {
+        fcb_rng_shuffle_int(&rng, b->order, n);
+        for (int start = 0; start < n; start += setup->batch_size) {
+            int count = n - start < setup->batch_size ? n - start : setup->batch_size;
+            const int *rows = b->order + start;
+            for (int i = 0; i < count; i++) {
+                int r = rows[i];
+                memcpy(b->batch_x + (size_t)i * d, x + (size_t)r * d, d * sizeof(float));
+                b->batch_actions[i] = b->actions[r];
+                b->batch_rewards[i] = b->rewards[r];
+                b->batch_weights[i] = b->weights[r];
+            }
+            fcb_status st = fcb_model_forward(m, b->local_params, b->batch_x, count, &b->workspace,
+                                              b->scores);
+            double loss = 0.0;
+            if (st == FCB_OK)
+                st = batch_loss(setup, b, feedback, rows, count, &loss);
+            if (st == FCB_OK)
+                st = fcb_model_backward(m, b->local_params, b->dscores, &b->workspace, b->grad);
+            if (st == FCB_OK)
+                st = fcb_sgd_step(&b->optimizer, b->local_params, b->grad);
+            if (st != FCB_OK)
+                return fcb_fail_context(st, "client %d round %d", client_id, round);
+            result->loss_sum += loss;
+            result->steps++;
+        }
+    }
+    return FCB_OK;
+}
+
+fcb_status fcb_client_round(const fcb_client_setup *setup, fcb_client_buffers *b, int client_id,
+                            int round, const float *deployed, const float *current, const float *x,
+                            int n, const fcb_feedback *feedback, float *delta,
+                            fcb_client_result *result)
+{
+    memset(result, 0, sizeof *result);
+    fcb_status st = check_rows(b, n, client_id);
+    if (st != FCB_OK)
+        return st;
+    const fcb_model *m = setup->model;
+    int k = m->config.num_actions;
+
+    st = fcb_model_forward(m, deployed, x, n, &b->workspace, b->scores);
+    if (st != FCB_OK)
+        return fcb_fail_context(st, "client %d round %d", client_id, round);
+    fcb_rng policy_rng;
+    fcb_rng_init(&policy_rng, setup->seed, FCB_STREAM_POLICY, (uint32_t)client_id, (uint32_t)round);
+    st = fcb_policy_act(&setup->policy, b->scores, n, k, &policy_rng, b->probs, b->actions,
+                        b->propensities);
+    if (st != FCB_OK)
+        return fcb_fail_context(st, "client %d round %d", client_id, round);
+
+    fcb_rng feedback_rng;
+    fcb_rng_init(&feedback_rng, setup->seed, FCB_STREAM_FEEDBACK, (uint32_t)client_id, (uint32_t)round);
+    observe_all(feedback, b, n, &feedback_rng, result);
+
+    memcpy(b->local_params, current, m->num_params * sizeof(float));
+    st = train_local(setup, b, client_id, round, x, n, feedback, result);
+    if (st != FCB_OK)
+        return st;
+    memcpy(delta, b->local_params, m->num_params * sizeof(float));
+    cblas_saxpy((int)m->num_params, -1.0f, current, 1, delta, 1);
+    return FCB_OK;
+}
+
+fcb_status fcb_client_features(const fcb_client_setup *setup, fcb_client_buffers *b,
+                               const float *base_params, const float *x, int n)
+{
+    const fcb_model *m = setup->model;
+    fcb_status st = fcb_model_forward(m, base_params, x, n, &b->workspace, b->scores);
+    if (st != FCB_OK)
+        return st;
+    const float *features = fcb_model_features(m, &b->workspace);
+    int f = fcb_model_feature_dim(m);
+    for (int i = 0; i < n; i++) {
+        float *row = b->phi + (size_t)i * (f + 1);
+        memcpy(row, features + (size_t)i * f, (size_t)f * sizeof(float));
+        row[f] = 1.0f;
+    }
+    return FCB_OK;
+}
+
+fcb_status fcb_client_linear_round(const fcb_client_setup *setup, fcb_client_buffers *b,
+                                   int client_id, int round, fcb_linposterior *deployed,
+                                   const float *base_params, const float *x, int n,
+                                   const fcb_feedback *feedback, fcb_linstats *stats,
+                                   fcb_client_result *result)
+{
+    memset(result, 0, sizeof *result);
+    fcb_status st = check_rows(b, n, client_id);
+    if (st == FCB_OK)
+        st = fcb_client_features(setup, b, base_params, x, n);
+    if (st != FCB_OK)
+        return fcb_fail_context(st, "client %d round %d", client_id, round);
+    fcb_rng policy_rng;
+    fcb_rng_init(&policy_rng, setup->seed, FCB_STREAM_POLICY, (uint32_t)client_id, (uint32_t)round);
+    if (setup->policy.kind == FCB_POLICY_LINUCB)
+        st = fcb_linucb_act(deployed, setup->policy.ucb_alpha, b->phi, n, b->actions,
+                            b->propensities, NULL);
+    else if (setup->policy.kind == FCB_POLICY_THOMPSON)
+        st = fcb_thompson_act(deployed, setup->policy.ts_scale, b->phi, n, &policy_rng,
+                              setup->policy.propensity_samples, b->actions, b->propensities);
+    else
+        st = fcb_fail(FCB_ERR_ARG, "policy %s is not a linear bandit policy",
+                      fcb_policy_kind_name(setup->policy.kind));
+    if (st != FCB_OK)
+        return fcb_fail_context(st, "client %d round %d", client_id, round);
+
+    fcb_rng feedback_rng;
+    fcb_rng_init(&feedback_rng, setup->seed, FCB_STREAM_FEEDBACK, (uint32_t)client_id, (uint32_t)round);
+    observe_all(feedback, b, n, &feedback_rng, result);
+    fcb_linstats_zero(stats);
+    st = fcb_linstats_add(stats, b->phi, n, b->actions, b->rewards);
+    if (st != FCB_OK)
+        return fcb_fail_context(st, "client %d round %d", client_id, round);
+    return FCB_OK;
+}

@@ -1,1 +1,0 @@
-int fcb_client_placeholder_unused;

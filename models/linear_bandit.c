@@ -1,0 +1,510 @@
+#include "linear_bandit.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* LAPACK Cholesky from OpenBLAS (no lapacke.h on this system). OpenBLAS
+ * implements dpotrf_ in C, without the hidden Fortran string-length argument. */
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+
+/* Rows gathered per action before one dsyrk/dgemv update in fcb_linstats_add. */
+enum { LINSTATS_ADD_BLOCK = 256 };
+
+/* ---- sufficient statistics ------------------------------------------------ */
+
+static size_t a_size(int num_actions, int dim, int diagonal)
+{
+    return diagonal ? (size_t)num_actions * dim : (size_t)num_actions * dim * dim;
+}
+
+fcb_status fcb_linstats_init(fcb_linstats *stats, int num_actions, int dim, int diagonal)
+{
+    if (stats == NULL)
+        return fcb_fail(FCB_ERR_ARG, "linstats_init: NULL stats");
+    memset(stats, 0, sizeof *stats);
+    if (num_actions < 1 || dim < 1)
+        return fcb_fail(FCB_ERR_ARG, "linstats_init: num_actions = %d and dim = %d must be >= 1",
+                        num_actions, dim);
+    if (diagonal != 0 && diagonal != 1)
+        return fcb_fail(FCB_ERR_ARG, "linstats_init: diagonal = %d must be 0 or 1", diagonal);
+    stats->num_actions = num_actions;
+    stats->dim = dim;
+    stats->diagonal = diagonal;
+    stats->A = calloc(a_size(num_actions, dim, diagonal), sizeof *stats->A);
+    stats->b = calloc((size_t)num_actions * dim, sizeof *stats->b);
+    stats->count = calloc((size_t)num_actions, sizeof *stats->count);
+    if (stats->A == NULL || stats->b == NULL || stats->count == NULL) {
+        fcb_linstats_free(stats);
+        return fcb_fail(FCB_ERR_NOMEM, "linstats_init: cannot allocate %d x %d statistics",
+                        num_actions, dim);
+    }
+    return FCB_OK;
+}
+
+void fcb_linstats_free(fcb_linstats *stats)
+{
+    if (stats == NULL)
+        return;
+    free(stats->A);
+    free(stats->b);
+    free(stats->count);
+    memset(stats, 0, sizeof *stats);
+}
+
+void fcb_linstats_zero(fcb_linstats *stats)
+{
+    memset(stats->A, 0, a_size(stats->num_actions, stats->dim, stats->diagonal) * sizeof *stats->A);
+    memset(stats->b, 0, (size_t)stats->num_actions * stats->dim * sizeof *stats->b);
+    memset(stats->count, 0, (size_t)stats->num_actions * sizeof *stats->count);
+}
+
+/* Copies the lower triangle of a row-major dim x dim matrix onto the upper. */
+static void mirror_lower(double *m, int dim)
+{
+    for (int i = 0; i < dim; i++) {
+        for (int j = 0; j < i; j++)
+            m[(size_t)j * dim + i] = m[(size_t)i * dim + j];
+    }
+}
+
+/* A_a += X^T X (lower triangle) and b_a += X^T r for a block of m rows. */
+static void add_full_block(fcb_linstats *stats, int action, const double *rows,
+                           const double *rewards, int m)
+{
+    int dim = stats->dim;
+    double *A = stats->A + (size_t)action * dim * dim;
+    double *b = stats->b + (size_t)action * dim;
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, dim, m, 1.0, rows, dim, 1.0, A, dim);
+    cblas_dgemv(CblasRowMajor, CblasTrans, m, dim, 1.0, rows, dim, rewards, 1, 1.0, b, 1);
+}
+
+static void add_diagonal_row(fcb_linstats *stats, int action, const float *row, double reward)
+{
+    int dim = stats->dim;
+    double *A = stats->A + (size_t)action * dim;
+    double *b = stats->b + (size_t)action * dim;
+    for (int j = 0; j < dim; j++) {
+        double x = row[j];
+        A[j] += x * x;
+        b[j] += reward * x;
+    }
+}
+
+static fcb_status check_add_inputs(const fcb_linstats *stats, const float *phi, int n,
+                                   const int *actions, const float *rewards)
+{
+    if (n < 1)
+        return fcb_fail(FCB_ERR_ARG, "linstats_add: n = %d rows, need at least 1", n);
+    if (phi == NULL || actions == NULL || rewards == NULL)
+        return fcb_fail(FCB_ERR_ARG, "linstats_add: NULL phi, actions or rewards");
+    for (int i = 0; i < n; i++) {
+        if (actions[i] < 0 || actions[i] >= stats->num_actions)
+            return fcb_fail(FCB_ERR_ARG, "linstats_add: row %d: action %d outside [0, %d)", i,
+                            actions[i], stats->num_actions);
+        if (!isfinite(rewards[i]))
+            return fcb_fail(FCB_ERR_ARG, "linstats_add: row %d: reward is not finite", i);
+        const float *row = phi + (size_t)i * stats->dim;
+        for (int j = 0; j < stats->dim; j++) {
+            if (!isfinite(row[j]))
+                return fcb_fail(FCB_ERR_ARG, "linstats_add: row %d: phi[%d] is not finite", i, j);
+        }
+    }
+    return FCB_OK;
+}
+
+/* The full-covariance update gathers each action's rows, converted to
+ * double, into blocks of LINSTATS_ADD_BLOCK rows and applies one dsyrk per
+ * block. The struct has no scratch field, so the block buffer is allocated
+ * once per call (not per row); all inputs are checked first, so a failing
+ * call leaves the statistics unchanged. A is kept symmetric-complete: both
+ * triangles hold the same values, in memory and in the flat form. */
+fcb_status fcb_linstats_add(fcb_linstats *stats, const float *phi, int n, const int *actions,
+                            const float *rewards)
+{
+    if (stats == NULL || stats->A == NULL)
+        return fcb_fail(FCB_ERR_ARG, "linstats_add: stats not initialised");
+    fcb_status status = check_add_inputs(stats, phi, n, actions, rewards);
+    if (status != FCB_OK)
+        return status;
+    int dim = stats->dim;
+    if (stats->diagonal) {
+        for (int i = 0; i < n; i++) {
+            add_diagonal_row(stats, actions[i], phi + (size_t)i * dim, rewards[i]);
+            stats->count[actions[i]] += 1.0;
+        }
+        return FCB_OK;
+    }
+    int block = n < LINSTATS_ADD_BLOCK ? n : LINSTATS_ADD_BLOCK;
+    double *rows = malloc((size_t)block * dim * sizeof *rows);
+    double *block_rewards = malloc((size_t)block * sizeof *block_rewards);
+    if (rows == NULL || block_rewards == NULL) {
+        free(rows);
+        free(block_rewards);
+        return fcb_fail(FCB_ERR_NOMEM, "linstats_add: cannot allocate a %d x %d block", block, dim);
+    }
+    for (int a = 0; a < stats->num_actions; a++) {
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (actions[i] != a)
+                continue;
+            const float *row = phi + (size_t)i * dim;
+            for (int j = 0; j < dim; j++)
+                rows[(size_t)m * dim + j] = row[j];
+            block_rewards[m++] = rewards[i];
+            if (m == block) {
+                add_full_block(stats, a, rows, block_rewards, m);
+                stats->count[a] += m;
+                m = 0;
+            }
+        }
+        if (m > 0) {
+            add_full_block(stats, a, rows, block_rewards, m);
+            stats->count[a] += m;
+        }
+        mirror_lower(stats->A + (size_t)a * dim * dim, dim);
+    }
+    free(rows);
+    free(block_rewards);
+    return FCB_OK;
+}
+
+static int same_shape(const fcb_linstats *x, const fcb_linstats *y)
+{
+    return x->num_actions == y->num_actions && x->dim == y->dim && x->diagonal == y->diagonal;
+}
+
+fcb_status fcb_linstats_merge(fcb_linstats *dst, const fcb_linstats *src)
+{
+    if (dst == NULL || src == NULL || dst->A == NULL || src->A == NULL)
+        return fcb_fail(FCB_ERR_ARG, "linstats_merge: NULL or uninitialised statistics");
+    if (!same_shape(dst, src))
+        return fcb_fail(FCB_ERR_ARG,
+                        "linstats_merge: shape mismatch: dst K=%d dim=%d diagonal=%d, "
+                        "src K=%d dim=%d diagonal=%d",
+                        dst->num_actions, dst->dim, dst->diagonal, src->num_actions, src->dim,
+                        src->diagonal);
+    int k = dst->num_actions;
+    cblas_daxpy((int)a_size(k, dst->dim, dst->diagonal), 1.0, src->A, 1, dst->A, 1);
+    cblas_daxpy(k * dst->dim, 1.0, src->b, 1, dst->b, 1);
+    cblas_daxpy(k, 1.0, src->count, 1, dst->count, 1);
+    return FCB_OK;
+}
+
+size_t fcb_linstats_flat_size(const fcb_linstats *stats)
+{
+    size_t k = (size_t)stats->num_actions;
+    return a_size(stats->num_actions, stats->dim, stats->diagonal) + k * stats->dim + k;
+}
+
+void fcb_linstats_to_flat(const fcb_linstats *stats, double *flat)
+{
+    size_t na = a_size(stats->num_actions, stats->dim, stats->diagonal);
+    size_t nb = (size_t)stats->num_actions * stats->dim;
+    memcpy(flat, stats->A, na * sizeof *flat);
+    memcpy(flat + na, stats->b, nb * sizeof *flat);
+    memcpy(flat + na + nb, stats->count, (size_t)stats->num_actions * sizeof *flat);
+}
+
+fcb_status fcb_linstats_from_flat(fcb_linstats *stats, const double *flat, size_t n)
+{
+    if (stats == NULL || stats->A == NULL || flat == NULL)
+        return fcb_fail(FCB_ERR_ARG, "linstats_from_flat: NULL or uninitialised argument");
+    size_t expected = fcb_linstats_flat_size(stats);
+    if (n != expected)
+        return fcb_fail(FCB_ERR_ARG, "linstats_from_flat: %zu values, expected %zu (K=%d dim=%d%s)",
+                        n, expected, stats->num_actions, stats->dim,
+                        stats->diagonal ? " diagonal" : "");
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(flat[i]))
+            return fcb_fail(FCB_ERR_FORMAT, "linstats_from_flat: value %zu is not finite", i);
+    }
+    size_t na = a_size(stats->num_actions, stats->dim, stats->diagonal);
+    size_t nb = (size_t)stats->num_actions * stats->dim;
+    memcpy(stats->A, flat, na * sizeof *flat);
+    memcpy(stats->b, flat + na, nb * sizeof *flat);
+    memcpy(stats->count, flat + na + nb, (size_t)stats->num_actions * sizeof *flat);
+    return FCB_OK;
+}
+
+/* ---- posterior -------------------------------------------------------------- */
+
+/* post->scratch holds dim doubles for the per-row triangular solve followed
+ * by 2 K doubles for the per-row means and widths of Thompson sampling, so
+ * no decision allocates. post->lambda stays 0 until the first solve. */
+fcb_status fcb_linposterior_init(fcb_linposterior *post, int num_actions, int dim, int diagonal)
+{
+    if (post == NULL)
+        return fcb_fail(FCB_ERR_ARG, "linposterior_init: NULL posterior");
+    memset(post, 0, sizeof *post);
+    if (num_actions < 1 || dim < 1)
+        return fcb_fail(FCB_ERR_ARG,
+                        "linposterior_init: num_actions = %d and dim = %d must be >= 1",
+                        num_actions, dim);
+    if (diagonal != 0 && diagonal != 1)
+        return fcb_fail(FCB_ERR_ARG, "linposterior_init: diagonal = %d must be 0 or 1", diagonal);
+    post->num_actions = num_actions;
+    post->dim = dim;
+    post->diagonal = diagonal;
+    post->chol = calloc(a_size(num_actions, dim, diagonal), sizeof *post->chol);
+    post->theta = calloc((size_t)num_actions * dim, sizeof *post->theta);
+    post->scratch = calloc((size_t)dim + 2 * (size_t)num_actions, sizeof *post->scratch);
+    if (post->chol == NULL || post->theta == NULL || post->scratch == NULL) {
+        fcb_linposterior_free(post);
+        return fcb_fail(FCB_ERR_NOMEM, "linposterior_init: cannot allocate %d x %d posterior",
+                        num_actions, dim);
+    }
+    return FCB_OK;
+}
+
+void fcb_linposterior_free(fcb_linposterior *post)
+{
+    if (post == NULL)
+        return;
+    free(post->chol);
+    free(post->theta);
+    free(post->scratch);
+    memset(post, 0, sizeof *post);
+}
+
+/* rhs_a = b_a + lambda theta0_a into theta_a. */
+static void load_rhs(fcb_linposterior *post, const fcb_linstats *stats, int action,
+                     const float *theta0)
+{
+    int dim = post->dim;
+    double *theta = post->theta + (size_t)action * dim;
+    const double *b = stats->b + (size_t)action * dim;
+    for (int j = 0; j < dim; j++) {
+        double prior = theta0 != NULL ? theta0[(size_t)action * dim + j] : 0.0;
+        theta[j] = b[j] + post->lambda * prior;
+    }
+}
+
+static fcb_status solve_full_action(fcb_linposterior *post, const fcb_linstats *stats, int action)
+{
+    int dim = post->dim;
+    double *L = post->chol + (size_t)action * dim * dim;
+    memcpy(L, stats->A + (size_t)action * dim * dim, (size_t)dim * dim * sizeof *L);
+    for (int j = 0; j < dim; j++)
+        L[(size_t)j * dim + j] += post->lambda;
+    /* Row-major lower equals column-major upper, so LAPACK is asked for 'U':
+     * P = U^T U in column-major is P = L L^T with L the row-major lower. */
+    int info = 0;
+    dpotrf_("U", &dim, L, &dim, &info);
+    if (info != 0)
+        return fcb_fail(FCB_ERR_NUMERIC,
+                        "linposterior_solve: action %d: precision lambda I + A is not positive "
+                        "definite (dpotrf info %d)",
+                        action, info);
+    for (int i = 0; i < dim; i++) {
+        for (int j = i + 1; j < dim; j++)
+            L[(size_t)i * dim + j] = 0.0;
+    }
+    double *theta = post->theta + (size_t)action * dim;
+    cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, dim, L, dim, theta, 1);
+    cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, dim, L, dim, theta, 1);
+    return FCB_OK;
+}
+
+static fcb_status solve_diagonal_action(fcb_linposterior *post, const fcb_linstats *stats,
+                                        int action)
+{
+    int dim = post->dim;
+    double *precision = post->chol + (size_t)action * dim;
+    double *theta = post->theta + (size_t)action * dim;
+    const double *A = stats->A + (size_t)action * dim;
+    for (int j = 0; j < dim; j++) {
+        precision[j] = post->lambda + A[j];
+        if (!(precision[j] > 0.0))
+            return fcb_fail(FCB_ERR_NUMERIC,
+                            "linposterior_solve: action %d: diagonal precision %d is %g, not "
+                            "positive",
+                            action, j, precision[j]);
+        theta[j] /= precision[j];
+    }
+    return FCB_OK;
+}
+
+fcb_status fcb_linposterior_solve(fcb_linposterior *post, const fcb_linstats *stats, double lambda,
+                                  const float *theta0)
+{
+    if (post == NULL || post->chol == NULL || stats == NULL || stats->A == NULL)
+        return fcb_fail(FCB_ERR_ARG, "linposterior_solve: NULL or uninitialised argument");
+    if (post->num_actions != stats->num_actions || post->dim != stats->dim ||
+        post->diagonal != stats->diagonal)
+        return fcb_fail(FCB_ERR_ARG,
+                        "linposterior_solve: posterior K=%d dim=%d diagonal=%d does not match "
+                        "statistics K=%d dim=%d diagonal=%d",
+                        post->num_actions, post->dim, post->diagonal, stats->num_actions,
+                        stats->dim, stats->diagonal);
+    if (!(lambda > 0.0) || !isfinite(lambda))
+        return fcb_fail(FCB_ERR_ARG, "linposterior_solve: ridge lambda = %g must be finite and > 0",
+                        lambda);
+    if (theta0 != NULL) {
+        size_t total = (size_t)post->num_actions * post->dim;
+        for (size_t i = 0; i < total; i++) {
+            if (!isfinite(theta0[i]))
+                return fcb_fail(FCB_ERR_ARG,
+                                "linposterior_solve: prior theta0 of action %zu, coordinate %zu "
+                                "is not finite",
+                                i / (size_t)post->dim, i % (size_t)post->dim);
+        }
+    }
+    post->lambda = lambda;
+    for (int a = 0; a < post->num_actions; a++) {
+        load_rhs(post, stats, a, theta0);
+        fcb_status status = post->diagonal ? solve_diagonal_action(post, stats, a)
+                                           : solve_full_action(post, stats, a);
+        if (status != FCB_OK) {
+            post->lambda = 0.0; /* the posterior is unusable until a successful solve */
+            return status;
+        }
+    }
+    return FCB_OK;
+}
+
+/* Mean and width of one action for one row of phi; uses post->scratch[0..dim). */
+static void predict_one(fcb_linposterior *post, const float *phi, int action, double *mean,
+                        double *width)
+{
+    int dim = post->dim;
+    double *x = post->scratch;
+    for (int j = 0; j < dim; j++)
+        x[j] = phi[j];
+    *mean = cblas_ddot(dim, post->theta + (size_t)action * dim, 1, x, 1);
+    if (post->diagonal) {
+        const double *precision = post->chol + (size_t)action * dim;
+        double quad = 0.0;
+        for (int j = 0; j < dim; j++)
+            quad += x[j] * x[j] / precision[j];
+        *width = sqrt(quad);
+        return;
+    }
+    /* phi^T P^-1 phi = |L^-1 phi|^2 with P = L L^T. */
+    const double *L = post->chol + (size_t)action * dim * dim;
+    cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, dim, L, dim, x, 1);
+    *width = cblas_dnrm2(dim, x, 1);
+}
+
+static fcb_status check_predict_inputs(const fcb_linposterior *post, const float *phi, int n,
+                                       const char *where)
+{
+    if (post == NULL || post->chol == NULL)
+        return fcb_fail(FCB_ERR_ARG, "%s: NULL or uninitialised posterior", where);
+    if (!(post->lambda > 0.0))
+        return fcb_fail(FCB_ERR_STATE, "%s: posterior not solved (call fcb_linposterior_solve)",
+                        where);
+    if (n < 1)
+        return fcb_fail(FCB_ERR_ARG, "%s: n = %d rows, need at least 1", where, n);
+    if (phi == NULL)
+        return fcb_fail(FCB_ERR_ARG, "%s: NULL phi", where);
+    size_t total = (size_t)n * post->dim;
+    for (size_t i = 0; i < total; i++) {
+        if (!isfinite(phi[i]))
+            return fcb_fail(FCB_ERR_ARG, "%s: row %zu: phi[%zu] is not finite", where,
+                            i / (size_t)post->dim, i % (size_t)post->dim);
+    }
+    return FCB_OK;
+}
+
+fcb_status fcb_linposterior_predict(fcb_linposterior *post, const float *phi, int n, double *mean,
+                                    double *width)
+{
+    fcb_status status = check_predict_inputs(post, phi, n, "linposterior_predict");
+    if (status != FCB_OK)
+        return status;
+    if (mean == NULL || width == NULL)
+        return fcb_fail(FCB_ERR_ARG, "linposterior_predict: NULL mean or width");
+    int k = post->num_actions;
+    for (int i = 0; i < n; i++) {
+        const float *row = phi + (size_t)i * post->dim;
+        for (int a = 0; a < k; a++)
+            predict_one(post, row, a, &mean[(size_t)i * k + a], &width[(size_t)i * k + a]);
+    }
+    return FCB_OK;
+}
+
+fcb_status fcb_linucb_act(fcb_linposterior *post, double alpha, const float *phi, int n,
+                          int *actions, float *propensities, float *scores)
+{
+    fcb_status status = check_predict_inputs(post, phi, n, "linucb_act");
+    if (status != FCB_OK)
+        return status;
+    if (!(alpha >= 0.0) || !isfinite(alpha))
+        return fcb_fail(FCB_ERR_ARG, "linucb_act: alpha = %g must be finite and >= 0", alpha);
+    if (actions == NULL || propensities == NULL)
+        return fcb_fail(FCB_ERR_ARG, "linucb_act: NULL actions or propensities");
+    int k = post->num_actions;
+    for (int i = 0; i < n; i++) {
+        const float *row = phi + (size_t)i * post->dim;
+        int best = 0;
+        double best_value = 0.0;
+        for (int a = 0; a < k; a++) {
+            double mean, width;
+            predict_one(post, row, a, &mean, &width);
+            double value = mean + alpha * width;
+            if (scores != NULL)
+                scores[(size_t)i * k + a] = (float)value;
+            if (a == 0 || value > best_value) {
+                best = a;
+                best_value = value;
+            }
+        }
+        actions[i] = best;
+        propensities[i] = 1.0f;
+    }
+    return FCB_OK;
+}
+
+/* argmax_a mean_a + v width_a z_a over K fresh normals (ties to the lowest). */
+static int thompson_draw(const double *mean, const double *width, int k, double v, fcb_rng *rng)
+{
+    int best = 0;
+    double best_value = 0.0;
+    for (int a = 0; a < k; a++) {
+        double value = mean[a] + v * width[a] * fcb_rng_normal(rng);
+        if (a == 0 || value > best_value) {
+            best = a;
+            best_value = value;
+        }
+    }
+    return best;
+}
+
+/* Per row the rng is used in a fixed order: K normals for the decision, then
+ * propensity_samples x K normals for the Monte Carlo propensity. */
+fcb_status fcb_thompson_act(fcb_linposterior *post, double v, const float *phi, int n,
+                            fcb_rng *rng, int propensity_samples, int *actions,
+                            float *propensities)
+{
+    fcb_status status = check_predict_inputs(post, phi, n, "thompson_act");
+    if (status != FCB_OK)
+        return status;
+    if (!(v > 0.0) || !isfinite(v))
+        return fcb_fail(FCB_ERR_ARG, "thompson_act: scale v = %g must be finite and > 0", v);
+    if (propensity_samples < 1)
+        return fcb_fail(FCB_ERR_ARG, "thompson_act: propensity_samples = %d must be >= 1",
+                        propensity_samples);
+    if (rng == NULL || actions == NULL || propensities == NULL)
+        return fcb_fail(FCB_ERR_ARG, "thompson_act: NULL rng, actions or propensities");
+    int k = post->num_actions;
+    double *mean = post->scratch + post->dim;
+    double *width = mean + k;
+    double floor_value = 1.0 / (2.0 * propensity_samples);
+    for (int i = 0; i < n; i++) {
+        const float *row = phi + (size_t)i * post->dim;
+        for (int a = 0; a < k; a++)
+            predict_one(post, row, a, &mean[a], &width[a]);
+        int action = thompson_draw(mean, width, k, v, rng);
+        int hits = 0;
+        for (int s = 0; s < propensity_samples; s++) {
+            if (thompson_draw(mean, width, k, v, rng) == action)
+                hits++;
+        }
+        double propensity = (double)hits / propensity_samples;
+        actions[i] = action;
+        propensities[i] = (float)(propensity > floor_value ? propensity : floor_value);
+    }
+    return FCB_OK;
+}

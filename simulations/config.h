@@ -1,0 +1,123 @@
+#ifndef FEDCB_CONFIG_H
+#define FEDCB_CONFIG_H
+
+#include <stdint.h>
+
+#include "status.h"
+
+/* Every knob of a run, as read from an INI file (libinih) plus
+ * `--set section.key=value` overrides. The key table in config.c is the one
+ * place that names each key: it drives parsing, unknown-key rejection and
+ * the resolved-config dump in summary.json. Enumerations stay strings here
+ * and are resolved by the module that owns them. */
+
+enum { FCB_CONFIG_PATH_MAX = 1024, FCB_CONFIG_NAME_MAX = 64, FCB_CONFIG_LIST_MAX = 16 };
+
+typedef struct {
+    /* [run] */
+    uint64_t seed;
+    int rounds;
+    int threads;
+    int eval_every;
+    int wall_clock;        /* 0: write seconds = 0, so metrics.jsonl is byte-reproducible */
+    /* [data] */
+    char data_source[FCB_CONFIG_NAME_MAX]; /* fashion_mnist | synthetic | libsvm | vw */
+    char data_path[FCB_CONFIG_PATH_MAX];
+    char data_test_path[FCB_CONFIG_PATH_MAX];
+    double test_fraction;
+    int data_dim;
+    int data_classes;
+    int synthetic_train;
+    int synthetic_test;
+    int synthetic_dim;
+    int synthetic_classes;
+    int synthetic_nonlinear;
+    double synthetic_noise;
+    /* [scenario] */
+    char scenario[FCB_CONFIG_NAME_MAX];    /* scratch | init | init-shift */
+    int pretrain_clients;
+    int pretrain_epochs;
+    double pretrain_learning_rate;
+    int pretrain_batch_size;
+    double partial_reward;
+    char merge_classes[FCB_CONFIG_NAME_MAX]; /* init-shift: child:parent pairs, e.g. 6:0,2:4,7:9 */
+    /* [clients] */
+    int num_clients;
+    int clients_per_round;
+    int examples_per_round;
+    double dirichlet_alpha;
+    double size_sigma;
+    double feature_skew;
+    double participation;
+    double dropout;
+    double straggler_fraction;
+    double straggler_delay;   /* simulated seconds a straggler needs */
+    double round_deadline;    /* simulated seconds; a later update is stale */
+    /* [model] */
+    char arch[FCB_CONFIG_NAME_MAX];        /* linear | mlp */
+    int hidden[FCB_CONFIG_LIST_MAX];
+    int num_hidden;
+    int normalize_input;
+    /* [policy] */
+    char policy[FCB_CONFIG_NAME_MAX];
+    double epsilon;
+    double temperature;
+    double igw_mu;
+    double igw_gamma;
+    double ucb_alpha;
+    double ts_scale;
+    double ridge_lambda;
+    int diagonal;
+    int propensity_samples;
+    int deploy_every;
+    /* [train] */
+    char loss[FCB_CONFIG_NAME_MAX];
+    int local_epochs;
+    int batch_size;
+    double learning_rate;
+    double momentum;
+    double weight_decay;
+    double clip_norm;
+    /* [server] */
+    char server_optimizer[FCB_CONFIG_NAME_MAX];
+    double server_learning_rate;
+    double server_momentum;
+    double server_beta1;
+    double server_beta2;
+    double server_tau;
+    char weighting[FCB_CONFIG_NAME_MAX];
+    double update_norm_bound;
+    /* [feedback] */
+    char feedback_mode[FCB_CONFIG_NAME_MAX]; /* exact | click */
+    double p_click;
+    double p_false;
+    double noise_spread;
+    /* [drift] */
+    char drift[FCB_CONFIG_NAME_MAX];
+    int drift_start;
+    int drift_duration;
+    int drift_period;
+    double drift_strength;
+    int late_classes[FCB_CONFIG_LIST_MAX];
+    int num_late_classes;
+} fcb_config;
+
+void fcb_config_default(fcb_config *config);
+
+/* Reads an INI file over the current values. Errors name the file, the line
+ * and the key: "smoke.ini:12: unknown key 'tempreature' in [policy]". */
+fcb_status fcb_config_load(fcb_config *config, const char *path);
+
+/* Applies "section.key=value". */
+fcb_status fcb_config_set(fcb_config *config, const char *assignment);
+
+/* Checks ranges and cross-field rules; the message names the key. */
+fcb_status fcb_config_validate(const fcb_config *config);
+
+/* Writes every key as `section.key = value` lines into a callback, in table
+ * order; used for the summary dump and the config hash. */
+typedef void (*fcb_config_visit_fn)(void *user, const char *section, const char *key,
+                                    const char *value);
+void fcb_config_visit(const fcb_config *config, fcb_config_visit_fn visit, void *user);
+
+#endif

@@ -1,1 +1,0 @@
-int fcb_simulations_placeholder_unused;

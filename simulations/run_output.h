@@ -1,0 +1,31 @@
+#ifndef FEDCB_RUN_OUTPUT_H
+#define FEDCB_RUN_OUTPUT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "status.h"
+
+/* The result files of a run in --out DIR: metrics.jsonl (one JSON object per
+ * round, flushed as it is written) and summary.json (written atomically at
+ * the end). */
+typedef struct {
+    char dir[FCB_CONFIG_PATH_MAX];
+    FILE *metrics;
+} fcb_run_output;
+
+/* Creates dir (and parents) and truncates dir/metrics.jsonl. */
+fcb_status fcb_run_output_open(fcb_run_output *out, const char *dir);
+fcb_status fcb_run_output_round(fcb_run_output *out, const json_t *round);
+/* Writes dir/summary.json via a temporary file and rename. */
+fcb_status fcb_run_output_summary(fcb_run_output *out, const json_t *summary);
+void fcb_run_output_close(fcb_run_output *out);
+
+/* The resolved config as {"section": {"key": "value", ...}, ...}. */
+json_t *fcb_config_to_json(const fcb_config *config);
+
+/* Lower-case hex SHA-256 of n bytes. */
+fcb_status fcb_sha256_hex(const void *data, size_t n, char hex[65]);
+
+#endif

@@ -1,0 +1,33 @@
+#ifndef FEDCB_SIMULATE_H
+#define FEDCB_SIMULATE_H
+
+#include "config.h"
+#include "status.h"
+
+/* The in-process federated driver behind `fedcb simulate`: rounds of seeded
+ * client sampling, client steps on a thread pool, validation, aggregation in
+ * client-id order, the server optimiser and the deployment delay. Results do
+ * not depend on the thread count. */
+
+typedef struct {
+    const char *out_dir; /* NULL: write no files */
+    int progress;        /* 1: a progress line on stderr */
+} fcb_simulate_options;
+
+typedef struct {
+    int rounds;
+    long interactions;
+    double avg_reward;        /* mean observed feedback over all interactions */
+    double avg_true_reward;   /* mean expected reward of the chosen actions */
+    double final_accuracy;
+    double final_test_reward;
+    double pretrain_accuracy; /* -1 without pretraining */
+    double passes;            /* interactions / rows held by bandit clients */
+    double seconds;
+    char model_sha256[65];
+} fcb_simulate_result;
+
+fcb_status fcb_simulate(const fcb_config *config, const fcb_simulate_options *options,
+                        fcb_simulate_result *result);
+
+#endif

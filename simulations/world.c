@@ -1,0 +1,372 @@
+#include "world.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loss.h"
+#include "sgd.h"
+
+enum { PRETRAIN_CLIENT_BASE = 1 << 30 };
+
+static fcb_status load_data(const fcb_config *c, fcb_dataset *train, fcb_dataset *test)
+{
+    if (strcmp(c->data_source, "fashion_mnist") == 0)
+        return fcb_dataset_load_fashion_mnist(c->data_path, train, test);
+    if (strcmp(c->data_source, "synthetic") == 0) {
+        fcb_synthetic_config s = {
+            .num_train = c->synthetic_train,
+            .num_test = c->synthetic_test,
+            .dim = c->synthetic_dim,
+            .num_classes = c->synthetic_classes,
+            .nonlinear = c->synthetic_nonlinear,
+            .noise = (float)c->synthetic_noise,
+            .seed = c->seed,
+        };
+        return fcb_dataset_synthetic(&s, train, test);
+    }
+    int is_libsvm = strcmp(c->data_source, "libsvm") == 0;
+    int is_vw = strcmp(c->data_source, "vw") == 0;
+    if (!is_libsvm && !is_vw)
+        return fcb_fail(FCB_ERR_CONFIG,
+                        "data.source: unknown source '%s' (fashion_mnist, synthetic, libsvm, vw)",
+                        c->data_source);
+    fcb_status (*load)(const char *, int, int, fcb_dataset *) =
+        is_libsvm ? fcb_dataset_load_libsvm : fcb_dataset_load_vw;
+    if (c->data_test_path[0]) {
+        fcb_status st = load(c->data_path, c->data_dim, c->data_classes, train);
+        if (st != FCB_OK)
+            return st;
+        int dim = c->data_dim ? c->data_dim : train->d;
+        int classes = c->data_classes ? c->data_classes : train->k;
+        st = load(c->data_test_path, dim, classes, test);
+        if (st == FCB_OK && (test->d != train->d || test->k > train->k))
+            st = fcb_fail(FCB_ERR_FORMAT, "%s has %d features and %d classes, %s has %d and %d",
+                          c->data_test_path, test->d, test->k, c->data_path, train->d, train->k);
+        if (st == FCB_OK)
+            test->k = train->k;
+        return st;
+    }
+    fcb_dataset all = {0};
+    fcb_status st = load(c->data_path, c->data_dim, c->data_classes, &all);
+    if (st == FCB_OK)
+        st = fcb_dataset_split(&all, c->test_fraction, c->seed, train, test);
+    fcb_dataset_free(&all);
+    return st;
+}
+
+/* Parses "child:parent,child:parent" into the merge map (-1 = unmerged). */
+static fcb_status parse_merges(const char *text, int k, int *parent_of)
+{
+    for (int c = 0; c < k; c++)
+        parent_of[c] = -1;
+    const char *p = text;
+    while (*p) {
+        int child, parent, used = 0;
+        if (sscanf(p, "%d:%d%n", &child, &parent, &used) != 2)
+            return fcb_fail(FCB_ERR_CONFIG, "scenario.merge_classes: expected child:parent pairs, got '%s'", text);
+        if (child < 0 || child >= k || parent < 0 || parent >= k || child == parent)
+            return fcb_fail(FCB_ERR_CONFIG, "scenario.merge_classes: pair %d:%d is outside the %d classes",
+                            child, parent, k);
+        parent_of[child] = parent;
+        p += used;
+        if (*p == ',')
+            p++;
+    }
+    return FCB_OK;
+}
+
+static fcb_status configure_environment(fcb_world *w, const fcb_config *c, const int *parent_of)
+{
+    fcb_environment *env = &w->env;
+    fcb_status st = fcb_environment_init(env, w->train.k, c->seed);
+    if (st != FCB_OK)
+        return st;
+    if (strcmp(c->feedback_mode, "click") == 0)
+        env->click_feedback = 1;
+    else if (strcmp(c->feedback_mode, "exact") != 0)
+        return fcb_fail(FCB_ERR_CONFIG, "feedback.mode: unknown mode '%s' (exact, click)", c->feedback_mode);
+    env->p_click = (float)c->p_click;
+    env->p_false = (float)c->p_false;
+    env->noise_spread = (float)c->noise_spread;
+    struct { const char *name; fcb_drift_kind kind; } drifts[] = {
+        {"none", FCB_DRIFT_NONE}, {"prior", FCB_DRIFT_PRIOR}, {"permutation", FCB_DRIFT_PERMUTATION},
+        {"gradual", FCB_DRIFT_GRADUAL}, {"late_classes", FCB_DRIFT_LATE_CLASSES},
+    };
+    int found = 0;
+    for (size_t i = 0; i < sizeof drifts / sizeof drifts[0]; i++)
+        if (strcmp(c->drift, drifts[i].name) == 0) {
+            env->drift = drifts[i].kind;
+            found = 1;
+        }
+    if (!found)
+        return fcb_fail(FCB_ERR_CONFIG,
+                        "drift.kind: unknown drift '%s' (none, prior, permutation, gradual, late_classes)",
+                        c->drift);
+    env->drift_start = c->drift_start;
+    env->drift_duration = c->drift_duration;
+    env->drift_period = c->drift_period;
+    env->drift_strength = (float)c->drift_strength;
+    env->num_late_classes = c->num_late_classes;
+    for (int i = 0; i < c->num_late_classes; i++)
+        env->late_classes[i] = c->late_classes[i];
+    if (w->scenario == FCB_SCENARIO_INIT_SHIFT)
+        for (int child = 0; child < w->train.k; child++)
+            if (parent_of[child] >= 0) {
+                st = fcb_environment_set_partial_reward(env, child, parent_of[child], (float)c->partial_reward);
+                if (st != FCB_OK)
+                    return st;
+            }
+    return fcb_environment_validate(env);
+}
+
+static fcb_status configure_model(fcb_world *w, const fcb_config *c)
+{
+    fcb_model_config mc = {0};
+    mc.input_dim = w->train.d;
+    mc.num_actions = w->train.k;
+    mc.normalize_input = c->normalize_input;
+    if (strcmp(c->arch, "linear") == 0) {
+        mc.arch = FCB_ARCH_LINEAR;
+    } else if (strcmp(c->arch, "mlp") == 0) {
+        mc.arch = FCB_ARCH_MLP;
+        if (c->num_hidden < 1 || c->num_hidden > FCB_MAX_HIDDEN)
+            return fcb_fail(FCB_ERR_CONFIG, "model.hidden: an MLP needs 1..%d hidden widths", FCB_MAX_HIDDEN);
+        mc.num_hidden = c->num_hidden;
+        for (int i = 0; i < c->num_hidden; i++)
+            mc.hidden[i] = c->hidden[i];
+    } else {
+        return fcb_fail(FCB_ERR_CONFIG, "model.arch: unknown architecture '%s' (linear, mlp)", c->arch);
+    }
+    fcb_status st = fcb_model_init(&w->model, &mc);
+    if (st != FCB_OK)
+        return st;
+    w->initial_params = calloc(w->model.num_params, sizeof(float));
+    if (!w->initial_params)
+        return fcb_fail(FCB_ERR_NOMEM, "model: no memory for %zu parameters", w->model.num_params);
+    fcb_rng rng;
+    fcb_rng_init(&rng, c->seed, FCB_STREAM_MODEL_INIT, 0, 0);
+    return fcb_model_init_params(&w->model, w->initial_params, &rng);
+}
+
+/* Supervised pretraining on the pretraining group: full-information MSE
+ * against the one-hot label (merged to the parent class in init-shift), so
+ * the scores start as reward estimates. */
+static fcb_status pretrain(fcb_world *w, const fcb_config *c, const int *parent_of)
+{
+    const fcb_model *m = &w->model;
+    int k = m->config.num_actions;
+    size_t d = (size_t)m->config.input_dim;
+    int batch = c->pretrain_batch_size;
+    fcb_workspace ws = {0};
+    fcb_sgd opt = {0};
+    fcb_sgd_config sc = {.learning_rate = (float)c->pretrain_learning_rate};
+    float *x = malloc((size_t)batch * d * sizeof(float));
+    float *scores = malloc((size_t)batch * k * sizeof(float));
+    float *dscores = malloc((size_t)batch * k * sizeof(float));
+    float *targets = malloc((size_t)batch * k * sizeof(float));
+    float *grad = malloc(m->num_params * sizeof(float));
+    int *order = malloc((size_t)w->num_pretrain_rows * sizeof(int));
+    fcb_status st = FCB_OK;
+    if (!x || !scores || !dscores || !targets || !grad || !order)
+        st = fcb_fail(FCB_ERR_NOMEM, "pretraining: out of memory");
+    if (st == FCB_OK)
+        st = fcb_workspace_init(&ws, m, batch);
+    if (st == FCB_OK)
+        st = fcb_sgd_init(&opt, &sc, m->num_params);
+    fcb_rng rng;
+    fcb_rng_init(&rng, c->seed, FCB_STREAM_SHUFFLE, PRETRAIN_CLIENT_BASE, 0);
+    if (st == FCB_OK)
+        memcpy(order, w->pretrain_rows, (size_t)w->num_pretrain_rows * sizeof(int));
+    for (int epoch = 0; st == FCB_OK && epoch < c->pretrain_epochs; epoch++) {
+        fcb_rng_shuffle_int(&rng, order, w->num_pretrain_rows);
+        for (int start = 0; st == FCB_OK && start < w->num_pretrain_rows; start += batch) {
+            int count = w->num_pretrain_rows - start < batch ? w->num_pretrain_rows - start : batch;
+            memset(targets, 0, (size_t)count * k * sizeof(float));
+            for (int i = 0; i < count; i++) {
+                int row = order[start + i];
+                int label = w->train.y[row];
+                if (w->scenario == FCB_SCENARIO_INIT_SHIFT && parent_of[label] >= 0)
+                    label = parent_of[label];
+                memcpy(x + (size_t)i * d, w->train.x + (size_t)row * d, d * sizeof(float));
+                targets[(size_t)i * k + label] = 1.0f;
+            }
+            double loss;
+            st = fcb_model_forward(m, w->initial_params, x, count, &ws, scores);
+            if (st == FCB_OK)
+                st = fcb_loss_full_mse(scores, count, k, targets, dscores, &loss);
+            if (st == FCB_OK)
+                st = fcb_model_backward(m, w->initial_params, dscores, &ws, grad);
+            if (st == FCB_OK)
+                st = fcb_sgd_step(&opt, w->initial_params, grad);
+        }
+    }
+    fcb_workspace_free(&ws);
+    fcb_sgd_free(&opt);
+    free(x);
+    free(scores);
+    free(dscores);
+    free(targets);
+    free(grad);
+    free(order);
+    if (st != FCB_OK)
+        return fcb_fail_context(st, "pretraining");
+    return FCB_OK;
+}
+
+static fcb_status build_partition(fcb_world *w, const fcb_config *c)
+{
+    int pretrain_clients = w->scenario == FCB_SCENARIO_SCRATCH ? 0 : c->pretrain_clients;
+    int total_clients = c->num_clients + pretrain_clients;
+    int n = w->train.n;
+    if (n < total_clients)
+        return fcb_fail(FCB_ERR_CONFIG, "clients.num_clients: %d clients need at least as many rows, the data has %d",
+                        total_clients, n);
+    int *rows = malloc((size_t)n * sizeof(int));
+    if (!rows)
+        return fcb_fail(FCB_ERR_NOMEM, "partition: out of memory");
+    for (int i = 0; i < n; i++)
+        rows[i] = i;
+    fcb_partition all = {0};
+    fcb_partition_config pc = {.dirichlet_alpha = c->dirichlet_alpha, .size_sigma = c->size_sigma};
+    fcb_status st = fcb_partition_make(&pc, rows, n, w->train.y, w->train.k, total_clients, c->seed, &all);
+    free(rows);
+    if (st != FCB_OK)
+        return st;
+    /* Clients [0, pretrain) pretrain; the rest are bandit clients 0..num_clients-1. */
+    int pretrain_end = all.offsets[pretrain_clients];
+    w->num_pretrain_rows = pretrain_end;
+    w->num_bandit_rows = all.offsets[total_clients] - pretrain_end;
+    w->pretrain_rows = malloc((size_t)(pretrain_end > 0 ? pretrain_end : 1) * sizeof(int));
+    w->clients.num_clients = c->num_clients;
+    w->clients.offsets = malloc((size_t)(c->num_clients + 1) * sizeof(int));
+    w->clients.indices = malloc((size_t)(w->num_bandit_rows > 0 ? w->num_bandit_rows : 1) * sizeof(int));
+    if (!w->pretrain_rows || !w->clients.offsets || !w->clients.indices) {
+        fcb_partition_free(&all);
+        return fcb_fail(FCB_ERR_NOMEM, "partition: out of memory");
+    }
+    memcpy(w->pretrain_rows, all.indices, (size_t)pretrain_end * sizeof(int));
+    memcpy(w->clients.indices, all.indices + pretrain_end, (size_t)w->num_bandit_rows * sizeof(int));
+    for (int i = 0; i <= c->num_clients; i++)
+        w->clients.offsets[i] = all.offsets[pretrain_clients + i] - pretrain_end;
+    fcb_partition_free(&all);
+    return FCB_OK;
+}
+
+fcb_status fcb_world_build(fcb_world *w, const fcb_config *c)
+{
+    memset(w, 0, sizeof *w);
+    w->pretrain_accuracy = -1.0;
+    fcb_status st = fcb_scenario_from_name(c->scenario, &w->scenario);
+    if (st == FCB_OK)
+        st = load_data(c, &w->train, &w->test);
+    if (st == FCB_OK && c->data_classes > 0 && c->data_classes != w->train.k)
+        st = fcb_fail(FCB_ERR_CONFIG, "data.classes = %d does not match the dataset, which has %d classes",
+                      c->data_classes, w->train.k);
+    if (st == FCB_OK && w->train.k > FCB_MAX_CLASSES)
+        st = fcb_fail(FCB_ERR_CONFIG, "data: %d classes exceed the limit of %d", w->train.k, FCB_MAX_CLASSES);
+    int *parent_of = NULL;
+    if (st == FCB_OK) {
+        parent_of = malloc((size_t)w->train.k * sizeof(int));
+        st = parent_of ? parse_merges(c->merge_classes, w->train.k, parent_of)
+                       : fcb_fail(FCB_ERR_NOMEM, "out of memory");
+    }
+    if (st == FCB_OK)
+        st = configure_environment(w, c, parent_of);
+    if (st == FCB_OK)
+        st = configure_model(w, c);
+    if (st == FCB_OK)
+        st = build_partition(w, c);
+    if (st == FCB_OK && w->scenario != FCB_SCENARIO_SCRATCH) {
+        st = pretrain(w, c, parent_of);
+        fcb_model_scorer scorer;
+        if (st == FCB_OK)
+            st = fcb_model_scorer_init(&scorer, &w->model, w->initial_params);
+        if (st == FCB_OK) {
+            st = fcb_world_evaluate(w, fcb_model_scorer_score, &scorer, 0, c->seed,
+                                    &w->pretrain_accuracy, NULL, NULL);
+            fcb_model_scorer_free(&scorer);
+        }
+    }
+    free(parent_of);
+    if (st != FCB_OK)
+        fcb_world_free(w);
+    return st;
+}
+
+void fcb_world_free(fcb_world *w)
+{
+    fcb_dataset_free(&w->train);
+    fcb_dataset_free(&w->test);
+    fcb_partition_free(&w->clients);
+    free(w->pretrain_rows);
+    fcb_environment_free(&w->env);
+    free(w->initial_params);
+    memset(w, 0, sizeof *w);
+}
+
+fcb_status fcb_model_scorer_init(fcb_model_scorer *scorer, const fcb_model *model, const float *params)
+{
+    scorer->model = model;
+    scorer->params = params;
+    return fcb_workspace_init(&scorer->workspace, model, FCB_EVAL_CHUNK);
+}
+
+void fcb_model_scorer_free(fcb_model_scorer *scorer)
+{
+    fcb_workspace_free(&scorer->workspace);
+}
+
+fcb_status fcb_model_scorer_score(void *context, const float *x, int n, float *scores)
+{
+    fcb_model_scorer *scorer = context;
+    return fcb_model_forward(scorer->model, scorer->params, x, n, &scorer->workspace, scores);
+}
+
+fcb_status fcb_world_evaluate(const fcb_world *w, fcb_score_fn score, void *context, int round,
+                              uint64_t seed, double *accuracy, double *reward,
+                              double *class_accuracy)
+{
+    int k = w->model.config.num_actions;
+    size_t d = (size_t)w->model.config.input_dim;
+    float *scores = malloc((size_t)FCB_EVAL_CHUNK * k * sizeof(float));
+    long *class_total = calloc((size_t)k, sizeof(long));
+    long *class_correct = calloc((size_t)k, sizeof(long));
+    fcb_status st = scores && class_total && class_correct
+                        ? FCB_OK
+                        : fcb_fail(FCB_ERR_NOMEM, "evaluation: out of memory");
+    fcb_rng rng;
+    fcb_rng_init(&rng, seed, FCB_STREAM_DRIFT, 0xFFFFFFFEu, (uint32_t)round);
+    long correct = 0;
+    double reward_sum = 0.0;
+    for (int start = 0; st == FCB_OK && start < w->test.n; start += FCB_EVAL_CHUNK) {
+        int count = w->test.n - start < FCB_EVAL_CHUNK ? w->test.n - start : FCB_EVAL_CHUNK;
+        st = score(context, w->test.x + (size_t)start * d, count, scores);
+        for (int i = 0; st == FCB_OK && i < count; i++) {
+            const float *row = scores + (size_t)i * k;
+            int best = 0;
+            for (int a = 1; a < k; a++)
+                if (row[a] > row[best])
+                    best = a;
+            int label = fcb_environment_label_at(&w->env, w->test.y[start + i], round, &rng);
+            class_total[label]++;
+            if (best == label) {
+                correct++;
+                class_correct[label]++;
+            }
+            reward_sum += fcb_environment_true_reward(&w->env, label, best);
+        }
+    }
+    if (st == FCB_OK) {
+        *accuracy = (double)correct / w->test.n;
+        if (reward)
+            *reward = reward_sum / w->test.n;
+        if (class_accuracy)
+            for (int a = 0; a < k; a++)
+                class_accuracy[a] = class_total[a] ? (double)class_correct[a] / class_total[a] : 0.0;
+    }
+    free(scores);
+    free(class_total);
+    free(class_correct);
+    return st;
+}

@@ -1,0 +1,58 @@
+#ifndef FEDCB_WORLD_H
+#define FEDCB_WORLD_H
+
+#include "config.h"
+#include "dataset.h"
+#include "environment.h"
+#include "model.h"
+#include "partition.h"
+
+/* Everything a simulated run starts from, built from the config: the data,
+ * the bandit clients' partition, the disjoint pretraining group, the
+ * implicit-feedback environment, the model and its initial parameters
+ * (random, or pretrained with labels for the init scenarios). */
+
+typedef enum { FCB_SCENARIO_SCRATCH, FCB_SCENARIO_INIT, FCB_SCENARIO_INIT_SHIFT } fcb_scenario_kind;
+
+typedef struct {
+    fcb_scenario_kind scenario;
+    fcb_dataset train;
+    fcb_dataset test;
+    fcb_partition clients;      /* bandit clients 0..num_clients-1 */
+    int *pretrain_rows;         /* rows of the pretraining group (init scenarios) */
+    int num_pretrain_rows;
+    int num_bandit_rows;
+    fcb_environment env;
+    fcb_model model;
+    float *initial_params;      /* model.num_params */
+    double pretrain_accuracy;   /* test accuracy after pretraining, -1 if none */
+} fcb_world;
+
+fcb_status fcb_scenario_from_name(const char *name, fcb_scenario_kind *out);
+const char *fcb_scenario_name(fcb_scenario_kind kind);
+
+fcb_status fcb_world_build(fcb_world *world, const fcb_config *config);
+void fcb_world_free(fcb_world *world);
+
+/* Scores n <= FCB_EVAL_CHUNK test rows x into n x K scores. */
+enum { FCB_EVAL_CHUNK = 512 };
+typedef fcb_status (*fcb_score_fn)(void *context, const float *x, int n, float *scores);
+
+/* Test accuracy (argmax == label at `round`) and mean true reward of the
+ * argmax action, scoring the test set in chunks. When class_accuracy is not
+ * NULL it receives K per-class accuracies. */
+fcb_status fcb_world_evaluate(const fcb_world *world, fcb_score_fn score, void *context, int round,
+                              uint64_t seed, double *accuracy, double *reward,
+                              double *class_accuracy);
+
+/* The score function of a plain model: context is an fcb_model_scorer. */
+typedef struct {
+    const fcb_model *model;
+    const float *params;
+    fcb_workspace workspace; /* capacity >= FCB_EVAL_CHUNK */
+} fcb_model_scorer;
+fcb_status fcb_model_scorer_init(fcb_model_scorer *scorer, const fcb_model *model, const float *params);
+void fcb_model_scorer_free(fcb_model_scorer *scorer);
+fcb_status fcb_model_scorer_score(void *context, const float *x, int n, float *scores);
+
+#endif
