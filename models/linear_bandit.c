@@ -55,6 +55,8 @@ void fcb_linstats_free(fcb_linstats *stats)
 
 void fcb_linstats_zero(fcb_linstats *stats)
 {
+    if (stats == NULL || stats->A == NULL)
+        return;
     memset(stats->A, 0, a_size(stats->num_actions, stats->dim, stats->diagonal) * sizeof *stats->A);
     memset(stats->b, 0, (size_t)stats->num_actions * stats->dim * sizeof *stats->b);
     memset(stats->count, 0, (size_t)stats->num_actions * sizeof *stats->count);

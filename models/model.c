@@ -5,10 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Batches up to this many rows use hand loops instead of BLAS: at a few
- * hundred flops the call overhead of sgemm/sgemv exceeds the arithmetic
- * (measured in bench/bench_models.c, see docs/performance.md). */
-enum { SMALL_BATCH_ROWS = 1 };
+/* How one layer's products are computed. A batch goes through sgemm. A
+ * single row (online learning) would pay sgemm's call overhead on a few
+ * hundred flops, so it uses sgemv/sger, or plain loops when the layer is
+ * tiny. The crossover was measured with bench/bench_models.c (see
+ * docs/performance.md): loops win at d = 20, level-2 BLAS at d = 784. */
+typedef enum { KERNEL_LOOPS, KERNEL_GEMV, KERNEL_GEMM } kernel_kind;
+
+enum { TINY_LAYER_WEIGHTS = 2048 };
+
+static kernel_kind choose_kernel(int n, int in_dim, int out_dim)
+{
+    if (n > 1)
+        return KERNEL_GEMM;
+    return (size_t)in_dim * (size_t)out_dim <= TINY_LAYER_WEIGHTS ? KERNEL_LOOPS : KERNEL_GEMV;
+}
 
 static fcb_status validate_config(const fcb_model_config *config)
 {
@@ -22,7 +33,8 @@ static fcb_status validate_config(const fcb_model_config *config)
         return fcb_fail(FCB_ERR_ARG, "model: normalize_input = %d must be 0 or 1",
                         config->normalize_input);
     if (config->arch == FCB_ARCH_LINEAR && config->num_hidden != 0)
-        return fcb_fail(FCB_ERR_ARG, "model: a linear model has no hidden layers, got num_hidden = %d",
+        return fcb_fail(FCB_ERR_ARG,
+                        "model: a linear model has no hidden layers, got num_hidden = %d",
                         config->num_hidden);
     if (config->arch == FCB_ARCH_MLP &&
         (config->num_hidden < 1 || config->num_hidden > FCB_MAX_HIDDEN))
@@ -76,11 +88,11 @@ fcb_status fcb_model_init_params(const fcb_model *model, float *params, fcb_rng 
 {
     if (model == NULL || params == NULL)
         return fcb_fail(FCB_ERR_ARG, "fcb_model_init_params: model and params must not be NULL");
+    if (model->config.arch == FCB_ARCH_MLP && rng == NULL)
+        return fcb_fail(FCB_ERR_ARG, "fcb_model_init_params: an mlp needs an rng");
     memset(params, 0, model->num_params * sizeof *params);
     if (model->config.arch == FCB_ARCH_LINEAR)
         return FCB_OK;
-    if (rng == NULL)
-        return fcb_fail(FCB_ERR_ARG, "fcb_model_init_params: an mlp needs an rng");
 
     int last = model->num_layers - 1;
     for (int l = 0; l < model->num_layers; l++) {
@@ -177,23 +189,39 @@ static void normalize_rows(float *input, float *norms, int n, int d)
     }
 }
 
+/* y (o) = W (o x i) x (i) + b. */
+static void dense_row_loops(const float *x, int in_dim, const float *W, const float *b,
+                            int out_dim, float *y)
+{
+    for (int o = 0; o < out_dim; o++) {
+        const float *w = W + (size_t)o * in_dim;
+        float sum = b[o];
+        for (int j = 0; j < in_dim; j++)
+            sum += w[j] * x[j];
+        y[o] = sum;
+    }
+}
+
 /* out (n x o) = in (n x i) W^T + b, W being o x i row-major. */
 static void affine_forward(const float *in, int n, int in_dim, const float *W, const float *b,
                            int out_dim, float *out)
 {
-    if (n <= SMALL_BATCH_ROWS) {
-        for (int r = 0; r < n; r++) {
-            float *y = out + (size_t)r * out_dim;
-            memcpy(y, b, (size_t)out_dim * sizeof *b);
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, out_dim, in_dim, 1.0f, W, in_dim,
-                        in + (size_t)r * in_dim, 1, 1.0f, y, 1);
-        }
+    switch (choose_kernel(n, in_dim, out_dim)) {
+    case KERNEL_LOOPS:
+        dense_row_loops(in, in_dim, W, b, out_dim, out);
+        return;
+    case KERNEL_GEMV:
+        memcpy(out, b, (size_t)out_dim * sizeof *b);
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, out_dim, in_dim, 1.0f, W, in_dim, in, 1, 1.0f,
+                    out, 1);
+        return;
+    case KERNEL_GEMM:
+        for (int r = 0; r < n; r++)
+            memcpy(out + (size_t)r * out_dim, b, (size_t)out_dim * sizeof *b);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_dim, in_dim, 1.0f, in, in_dim,
+                    W, in_dim, 1.0f, out, out_dim);
         return;
     }
-    for (int r = 0; r < n; r++)
-        memcpy(out + (size_t)r * out_dim, b, (size_t)out_dim * sizeof *b);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_dim, in_dim, 1.0f, in, in_dim, W,
-                in_dim, 1.0f, out, out_dim);
 }
 
 static void relu(float *values, size_t count)
@@ -216,8 +244,9 @@ fcb_status fcb_model_forward(const fcb_model *model, const float *params, const 
     if (n < 1)
         return fcb_fail(FCB_ERR_ARG, "fcb_model_forward: batch of %d rows, need at least 1", n);
     if (n > ws->capacity)
-        return fcb_fail(FCB_ERR_ARG, "fcb_model_forward: batch of %d rows exceeds workspace capacity %d",
-                        n, ws->capacity);
+        return fcb_fail(FCB_ERR_ARG,
+                        "fcb_model_forward: batch of %d rows exceeds workspace capacity %d", n,
+                        ws->capacity);
     fcb_status status = load_input(model, x, n, ws);
     if (status != FCB_OK)
         return status;
@@ -241,18 +270,23 @@ fcb_status fcb_model_forward(const fcb_model *model, const float *params, const 
 static void affine_param_grad(const float *delta, const float *in, int n, int in_dim, int out_dim,
                               float *dW, float *db)
 {
-    if (n <= SMALL_BATCH_ROWS) {
-        memset(dW, 0, (size_t)out_dim * (size_t)in_dim * sizeof *dW);
-        memset(db, 0, (size_t)out_dim * sizeof *db);
-        for (int r = 0; r < n; r++) {
-            cblas_sger(CblasRowMajor, out_dim, in_dim, 1.0f, delta + (size_t)r * out_dim, 1,
-                       in + (size_t)r * in_dim, 1, dW, in_dim);
-            cblas_saxpy(out_dim, 1.0f, delta + (size_t)r * out_dim, 1, db, 1);
+    switch (choose_kernel(n, in_dim, out_dim)) {
+    case KERNEL_LOOPS:
+        for (int o = 0; o < out_dim; o++) {
+            float *w = dW + (size_t)o * in_dim;
+            for (int j = 0; j < in_dim; j++)
+                w[j] = delta[o] * in[j];
         }
-        return;
+        break;
+    case KERNEL_GEMV:
+        memset(dW, 0, (size_t)out_dim * (size_t)in_dim * sizeof *dW);
+        cblas_sger(CblasRowMajor, out_dim, in_dim, 1.0f, delta, 1, in, 1, dW, in_dim);
+        break;
+    case KERNEL_GEMM:
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out_dim, in_dim, n, 1.0f, delta,
+                    out_dim, in, in_dim, 0.0f, dW, in_dim);
+        break;
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out_dim, in_dim, n, 1.0f, delta, out_dim,
-                in, in_dim, 0.0f, dW, in_dim);
     memset(db, 0, (size_t)out_dim * sizeof *db);
     for (int r = 0; r < n; r++) {
         const float *dr = delta + (size_t)r * out_dim;
@@ -265,19 +299,28 @@ static void affine_param_grad(const float *delta, const float *in, int n, int in
 static void affine_input_grad(const float *delta, int n, int in_dim, const float *W, int out_dim,
                               const float *activation, float *delta_in)
 {
-    if (n <= SMALL_BATCH_ROWS) {
-        for (int r = 0; r < n; r++)
-            cblas_sgemv(CblasRowMajor, CblasTrans, out_dim, in_dim, 1.0f, W, in_dim,
-                        delta + (size_t)r * out_dim, 1, 0.0f, delta_in + (size_t)r * in_dim, 1);
-    } else {
+    switch (choose_kernel(n, in_dim, out_dim)) {
+    case KERNEL_LOOPS:
+        memset(delta_in, 0, (size_t)in_dim * sizeof *delta_in);
+        for (int o = 0; o < out_dim; o++) {
+            const float *w = W + (size_t)o * in_dim;
+            for (int j = 0; j < in_dim; j++)
+                delta_in[j] += delta[o] * w[j];
+        }
+        break;
+    case KERNEL_GEMV:
+        cblas_sgemv(CblasRowMajor, CblasTrans, out_dim, in_dim, 1.0f, W, in_dim, delta, 1, 0.0f,
+                    delta_in, 1);
+        break;
+    case KERNEL_GEMM:
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in_dim, out_dim, 1.0f, delta,
                     out_dim, W, in_dim, 0.0f, delta_in, in_dim);
+        break;
     }
     size_t count = (size_t)n * (size_t)in_dim;
-    for (size_t i = 0; i < count; i++) {
-        if (activation[i] <= 0.0f)
-            delta_in[i] = 0.0f;
-    }
+    /* An unconditional store lets the compiler vectorise this without branches. */
+    for (size_t i = 0; i < count; i++)
+        delta_in[i] = activation[i] > 0.0f ? delta_in[i] : 0.0f;
 }
 
 fcb_status fcb_model_backward(const fcb_model *model, const float *params, const float *dscores,

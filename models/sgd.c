@@ -61,6 +61,16 @@ void fcb_sgd_free(fcb_sgd *opt)
     memset(opt, 0, sizeof *opt);
 }
 
+/* sdot is several times faster than snrm2 on small vectors (measured); the
+ * overflow-safe scaling of snrm2 is only needed when the squares overflow. */
+static float gradient_norm(int n, const float *grad)
+{
+    float sum_squares = cblas_sdot(n, grad, 1, grad, 1);
+    if (isfinite(sum_squares))
+        return sqrtf(sum_squares);
+    return cblas_snrm2(n, grad, 1);
+}
+
 fcb_status fcb_sgd_step(fcb_sgd *opt, float *params, float *grad)
 {
     if (opt == NULL || params == NULL || grad == NULL)
@@ -70,7 +80,7 @@ fcb_status fcb_sgd_step(fcb_sgd *opt, float *params, float *grad)
 
     const fcb_sgd_config *c = &opt->config;
     int n = (int)opt->n;
-    float norm = cblas_snrm2(n, grad, 1);
+    float norm = gradient_norm(n, grad);
     if (!isfinite(norm))
         return fcb_fail(FCB_ERR_NUMERIC, "fcb_sgd_step: gradient norm is not finite (%g)",
                         (double)norm);

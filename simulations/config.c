@@ -33,6 +33,7 @@ static const config_key KEYS[] = {
     FIELD("data", "path", KEY_PATH, data_path),
     FIELD("data", "test_path", KEY_PATH, data_test_path),
     FIELD("data", "test_fraction", KEY_DOUBLE, test_fraction),
+    FIELD("data", "standardize", KEY_BOOL, standardize),
     FIELD("data", "dim", KEY_INT, data_dim),
     FIELD("data", "classes", KEY_INT, data_classes),
     FIELD("data", "synthetic_train", KEY_INT, synthetic_train),
@@ -203,7 +204,7 @@ static fcb_status parse_int_list(const char *text, int *values, int *count)
     for (char *item = strtok_r(buffer, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
         if (n == FCB_CONFIG_LIST_MAX)
             return fcb_fail(FCB_ERR_CONFIG, "list has more than %d items", FCB_CONFIG_LIST_MAX);
-        long v;
+        long v = 0;
         fcb_status st = parse_long(item, 0, INT_MAX, &v);
         if (st != FCB_OK)
             return st;
@@ -216,7 +217,7 @@ static fcb_status parse_int_list(const char *text, int *values, int *count)
 static fcb_status assign(fcb_config *config, const config_key *k, const char *value)
 {
     char *field = (char *)config + k->offset;
-    long v;
+    long v = 0;
     fcb_status st = FCB_OK;
     switch (k->type) {
     case KEY_INT:

@@ -25,6 +25,7 @@ typedef struct {
     char data_path[FCB_CONFIG_PATH_MAX];
     char data_test_path[FCB_CONFIG_PATH_MAX];
     double test_fraction;
+    int standardize;       /* z-score every feature with the training mean and std */
     int data_dim;
     int data_classes;
     int synthetic_train;

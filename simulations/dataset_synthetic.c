@@ -28,9 +28,20 @@ typedef struct {
     float *output;   /* k x (hidden or dim), unit-norm rows */
 } labeller;
 
+static const double SYNTHETIC_TWO_PI = 6.283185307179586476925286766559;
+
+/* Gaussian fill using both Box-Muller values of each pair of uniforms:
+ * half the cost of fcb_rng_normal per value, which matters for large n x d. */
 static void fill_normal(fcb_rng *rng, float *v, size_t count, float scale)
 {
-    for (size_t i = 0; i < count; i++)
+    size_t i = 0;
+    for (; i + 1 < count; i += 2) {
+        double radius = sqrt(-2.0 * log(1.0 - fcb_rng_uniform(rng))) * scale;
+        double angle = SYNTHETIC_TWO_PI * fcb_rng_uniform(rng);
+        v[i] = (float)(radius * cos(angle));
+        v[i + 1] = (float)(radius * sin(angle));
+    }
+    if (i < count)
         v[i] = (float)fcb_rng_normal(rng) * scale;
 }
 

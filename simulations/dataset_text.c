@@ -144,6 +144,18 @@ static int parse_value(const char *s, float *out)
     return 1;
 }
 
+/* An integer label, also written as an integral decimal ("3.0"). */
+static int parse_label(const char *s, int *out)
+{
+    if (parse_int(s, out))
+        return 1;
+    float v = 0.0f;
+    if (!parse_value(s, &v) || v != floorf(v) || fabsf(v) > 1e9f)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
 static int is_blank_or_comment(const char *s)
 {
     while (is_space(*s))
@@ -318,7 +330,7 @@ static fcb_status parse_libsvm_line(const line_reader *r, int dim, sparse_store 
     if (!token)
         return FCB_OK;
     int label = 0;
-    if (!parse_int(token, &label) || label < 0)
+    if (!parse_label(token, &label) || label < 0)
         return line_error(r, "bad label '%s': expected an integer >= 0", token);
     fcb_status st = store_begin_row(s, r, label);
     while (st == FCB_OK && (token = next_token(&cursor)) != NULL)

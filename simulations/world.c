@@ -1,5 +1,6 @@
 #include "world.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,41 @@ static fcb_status load_data(const fcb_config *c, fcb_dataset *train, fcb_dataset
         st = fcb_dataset_split(&all, c->test_fraction, c->seed, train, test);
     fcb_dataset_free(&all);
     return st;
+}
+
+/* Per-feature z-score with the training set's mean and standard deviation
+ * (constant features are only centred), applied to train and test. */
+static fcb_status standardize(fcb_dataset *train, fcb_dataset *test)
+{
+    int d = train->d;
+    double *mean = calloc((size_t)d, sizeof(double));
+    double *sq = calloc((size_t)d, sizeof(double));
+    if (!mean || !sq) {
+        free(mean);
+        free(sq);
+        return fcb_fail(FCB_ERR_NOMEM, "standardize: out of memory");
+    }
+    for (int i = 0; i < train->n; i++)
+        for (int j = 0; j < d; j++) {
+            double v = train->x[(size_t)i * d + j];
+            mean[j] += v;
+            sq[j] += v * v;
+        }
+    for (int j = 0; j < d; j++) {
+        mean[j] /= train->n;
+        double var = sq[j] / train->n - mean[j] * mean[j];
+        sq[j] = var > 1e-12 ? 1.0 / sqrt(var) : 1.0; /* now the scale */
+    }
+    fcb_dataset *sets[2] = {train, test};
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; i < sets[s]->n; i++)
+            for (int j = 0; j < d; j++) {
+                float *v = &sets[s]->x[(size_t)i * d + j];
+                *v = (float)((*v - mean[j]) * sq[j]);
+            }
+    free(mean);
+    free(sq);
+    return FCB_OK;
 }
 
 /* Parses "child:parent,child:parent" into the merge map (-1 = unmerged). */
@@ -260,6 +296,8 @@ fcb_status fcb_world_build(fcb_world *w, const fcb_config *c)
     fcb_status st = fcb_scenario_from_name(c->scenario, &w->scenario);
     if (st == FCB_OK)
         st = load_data(c, &w->train, &w->test);
+    if (st == FCB_OK && c->standardize)
+        st = standardize(&w->train, &w->test);
     if (st == FCB_OK && c->data_classes > 0 && c->data_classes != w->train.k)
         st = fcb_fail(FCB_ERR_CONFIG, "data.classes = %d does not match the dataset, which has %d classes",
                       c->data_classes, w->train.k);

@@ -165,6 +165,8 @@ static void test_online_rewards(void **state)
     fcb_policy_config_default(&igw, FCB_POLICY_IGW);
     igw.igw_mu = 0.0f; /* K */
     igw.igw_gamma = 300.0f;
+    /* Tuned on unit-norm inputs: lr 0.2 learns too slowly for 0.75, lr 2 diverges.
+     * With seeds 1, 2, 3 instead of SEED softmax gave 0.788-0.795, IGW 0.781-0.797. */
     const float learning_rate = 0.5f;
 
     double uniform_reward = run_score_learner(&uniform, learning_rate);
@@ -176,12 +178,12 @@ static void test_online_rewards(void **state)
 
     print_message("online average reward over %d interactions (K=%d, d=%d, batch %d):\n",
                   INTERACTIONS, K, D, BATCH);
-    print_message("  uniform                 %.4f\n", uniform_reward);
-    print_message("  greedy                  %.4f\n", greedy_reward);
-    print_message("  softmax tau=%.2f        %.4f\n", (double)softmax.temperature, softmax_reward);
-    print_message("  igw mu=K gamma=%.0f     %.4f\n", (double)igw.igw_gamma, igw_reward);
-    print_message("  linucb alpha=1 lambda=1 %.4f\n", linucb_reward);
-    print_message("  thompson v=0.1 lambda=1 %.4f\n", thompson_reward);
+    print_message("  %-28s %.4f\n", "uniform", uniform_reward);
+    print_message("  %-28s %.4f\n", "greedy", greedy_reward);
+    print_message("  %-28s %.4f\n", "softmax tau=0.05", softmax_reward);
+    print_message("  %-28s %.4f\n", "igw mu=K gamma=300", igw_reward);
+    print_message("  %-28s %.4f\n", "linucb alpha=1 lambda=1", linucb_reward);
+    print_message("  %-28s %.4f\n", "thompson v=0.1 lambda=1", thompson_reward);
 
     /* Uniform: 1/K with a standard error of 0.0007. */
     assert_true(fabs(uniform_reward - 0.1) < 0.005);

@@ -1,1 +1,0 @@
-int fcb_coordinator_placeholder_unused;
