@@ -1,6 +1,7 @@
 /* IDX files (the MNIST family), gzip-compressed or plain: zlib's gzread
  * passes plain files through unchanged. */
 #include "dataset.h"
+#include "gz_file.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,7 +15,6 @@ static const uint32_t IDX_MAGIC_LABELS = 0x00000801u; /* ubyte, 1 dimension */
 
 enum {
     READ_CHUNK_BYTES = 1 << 20,
-    ZLIB_BUFFER_BYTES = 1 << 18,
     INITIAL_ROWS = 4096
 };
 
@@ -31,12 +31,7 @@ static fcb_status idx_open(idx_reader *r, const char *path)
 {
     memset(r, 0, sizeof *r);
     r->path = path;
-    errno = 0;
-    r->file = gzopen(path, "rb");
-    if (!r->file)
-        return fcb_fail(FCB_ERR_IO, "cannot open %s: %s", path, errno ? strerror(errno) : "out of memory");
-    gzbuffer(r->file, ZLIB_BUFFER_BYTES);
-    return FCB_OK;
+    return fcb_gz_open(path, &r->file);
 }
 
 static void idx_close(idx_reader *r)

@@ -2,6 +2,7 @@
  * parsed into a growing sparse store, then densified into n x d. Files may
  * be gzip-compressed (zlib passes plain files through). */
 #include "dataset.h"
+#include "gz_file.h"
 
 #include <errno.h>
 #include <float.h>
@@ -13,7 +14,7 @@
 #include <string.h>
 #include <zlib.h>
 
-enum { INITIAL_LINE_BYTES = 256, ZLIB_BUFFER_BYTES = 1 << 18 };
+enum { INITIAL_LINE_BYTES = 256 };
 
 /* ---- line reader ---- */
 
@@ -29,12 +30,7 @@ static fcb_status line_reader_open(line_reader *r, const char *path)
 {
     memset(r, 0, sizeof *r);
     r->path = path;
-    errno = 0;
-    r->file = gzopen(path, "rb");
-    if (!r->file)
-        return fcb_fail(FCB_ERR_IO, "cannot open %s: %s", path, errno ? strerror(errno) : "out of memory");
-    gzbuffer(r->file, ZLIB_BUFFER_BYTES);
-    return FCB_OK;
+    return fcb_gz_open(path, &r->file);
 }
 
 static void line_reader_close(line_reader *r)
@@ -338,34 +334,43 @@ static fcb_status parse_libsvm_line(const line_reader *r, int dim, sparse_store 
     return st;
 }
 
-fcb_status fcb_dataset_load_libsvm(const char *path, int dim, int num_classes, fcb_dataset *ds)
+typedef fcb_status (*line_parser)(const line_reader *r, int dim, sparse_store *s);
+
+/* Reads every line of path through parse into s; s is the caller's to free. */
+static fcb_status read_rows(const char *format, const char *path, int dim, int num_classes,
+                            fcb_dataset *ds, line_parser parse, sparse_store *s)
 {
-    fcb_status st = check_load_args("libsvm", path, dim, num_classes, ds);
+    memset(s, 0, sizeof *s);
+    fcb_status st = check_load_args(format, path, dim, num_classes, ds);
     if (st != FCB_OK)
         return st;
     line_reader r;
     st = line_reader_open(&r, path);
-    if (st != FCB_OK)
-        return st;
-    sparse_store s;
-    memset(&s, 0, sizeof s);
     int more = 1;
-    int min_label = INT_MAX;
     while (st == FCB_OK) {
         st = line_reader_next(&r, &more);
         if (st != FCB_OK || !more)
             break;
-        int rows_before = s.rows;
-        st = parse_libsvm_line(&r, dim, &s);
-        if (st == FCB_OK && s.rows > rows_before && s.labels[rows_before] < min_label)
-            min_label = s.labels[rows_before];
+        st = parse(&r, dim, s);
     }
+    line_reader_close(&r);
+    return st;
+}
+
+fcb_status fcb_dataset_load_libsvm(const char *path, int dim, int num_classes, fcb_dataset *ds)
+{
+    sparse_store s;
+    fcb_status st = read_rows("libsvm", path, dim, num_classes, ds, parse_libsvm_line, &s);
     if (st == FCB_OK) {
+        /* Labels 1..K become 0..K-1; labels that start at 0 stay as they are. */
+        int min_label = INT_MAX;
+        for (int i = 0; i < s.rows; i++)
+            if (s.labels[i] < min_label)
+                min_label = s.labels[i];
         int offset = min_label >= 1 && min_label != INT_MAX ? 1 : 0;
         st = store_to_dataset(&s, path, dim, num_classes, offset, ds);
     }
     store_free(&s);
-    line_reader_close(&r);
     return st;
 }
 
@@ -497,25 +502,10 @@ static fcb_status parse_vw_line(const line_reader *r, int dim, sparse_store *s)
 
 fcb_status fcb_dataset_load_vw(const char *path, int dim, int num_classes, fcb_dataset *ds)
 {
-    fcb_status st = check_load_args("vw", path, dim, num_classes, ds);
-    if (st != FCB_OK)
-        return st;
-    line_reader r;
-    st = line_reader_open(&r, path);
-    if (st != FCB_OK)
-        return st;
     sparse_store s;
-    memset(&s, 0, sizeof s);
-    int more = 1;
-    while (st == FCB_OK) {
-        st = line_reader_next(&r, &more);
-        if (st != FCB_OK || !more)
-            break;
-        st = parse_vw_line(&r, dim, &s);
-    }
+    fcb_status st = read_rows("vw", path, dim, num_classes, ds, parse_vw_line, &s);
     if (st == FCB_OK)
         st = store_to_dataset(&s, path, dim, num_classes, 1, ds);
     store_free(&s);
-    line_reader_close(&r);
     return st;
 }
