@@ -23,7 +23,7 @@ static int usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "fedcb: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(run `fedcb help` for usage)\n");
+    fprintf(stderr, " (run `fedcb help` for usage)\n");
     return 2;
 }
 

@@ -175,7 +175,7 @@ static fcb_status train_local(const fcb_client_setup *setup, fcb_client_buffers 
             if (st == FCB_OK)
                 st = fcb_sgd_step(&b->optimizer, b->local_params, b->grad);
             if (st != FCB_OK)
-                return fcb_fail_context(st, "client %d round %d", client_id, round);
+                return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
             result->loss_sum += loss;
             result->steps++;
         }
@@ -197,13 +197,13 @@ fcb_status fcb_client_round(const fcb_client_setup *setup, fcb_client_buffers *b
 
     st = fcb_model_forward(m, deployed, x, n, &b->workspace, b->scores);
     if (st != FCB_OK)
-        return fcb_fail_context(st, "client %d round %d", client_id, round);
+        return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
     fcb_rng policy_rng;
     fcb_rng_init(&policy_rng, setup->seed, FCB_STREAM_POLICY, (uint32_t)client_id, (uint32_t)round);
     st = fcb_policy_act(&setup->policy, b->scores, n, k, &policy_rng, b->probs, b->actions,
                         b->propensities);
     if (st != FCB_OK)
-        return fcb_fail_context(st, "client %d round %d", client_id, round);
+        return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
 
     fcb_rng feedback_rng;
     fcb_rng_init(&feedback_rng, setup->seed, FCB_STREAM_FEEDBACK, (uint32_t)client_id, (uint32_t)round);
@@ -246,7 +246,7 @@ fcb_status fcb_client_linear_round(const fcb_client_setup *setup, fcb_client_buf
     if (st == FCB_OK)
         st = fcb_client_features(setup, b, base_params, x, n);
     if (st != FCB_OK)
-        return fcb_fail_context(st, "client %d round %d", client_id, round);
+        return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
     fcb_rng policy_rng;
     fcb_rng_init(&policy_rng, setup->seed, FCB_STREAM_POLICY, (uint32_t)client_id, (uint32_t)round);
     if (setup->policy.kind == FCB_POLICY_LINUCB)
@@ -259,7 +259,7 @@ fcb_status fcb_client_linear_round(const fcb_client_setup *setup, fcb_client_buf
         st = fcb_fail(FCB_ERR_ARG, "policy %s is not a linear bandit policy",
                       fcb_policy_kind_name(setup->policy.kind));
     if (st != FCB_OK)
-        return fcb_fail_context(st, "client %d round %d", client_id, round);
+        return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
 
     fcb_rng feedback_rng;
     fcb_rng_init(&feedback_rng, setup->seed, FCB_STREAM_FEEDBACK, (uint32_t)client_id, (uint32_t)round);
@@ -267,6 +267,6 @@ fcb_status fcb_client_linear_round(const fcb_client_setup *setup, fcb_client_buf
     fcb_linstats_zero(stats);
     st = fcb_linstats_add(stats, b->phi, n, b->actions, b->rewards);
     if (st != FCB_OK)
-        return fcb_fail_context(st, "client %d round %d", client_id, round);
+        return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
     return FCB_OK;
 }

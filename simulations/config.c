@@ -303,7 +303,11 @@ fcb_status fcb_config_load(fcb_config *config, const char *path)
         return fcb_fail(FCB_ERR_IO, "cannot open config %s: %s", path, strerror(errno));
     load_context ctx = {config, FCB_OK, ""};
     int line = ini_parse_file(f, handle_ini_entry, &ctx);
+    /* inih reads a failed read as the end of the file (e.g. a directory). */
+    int read_error = ferror(f) ? errno : 0;
     fclose(f);
+    if (line == 0 && read_error)
+        return fcb_fail(FCB_ERR_IO, "cannot read config %s: %s", path, strerror(read_error));
     if (line == 0)
         return FCB_OK;
     if (line < 0)
@@ -413,7 +417,7 @@ fcb_status fcb_config_validate(const fcb_config *c)
         {c->num_clients >= 1, "clients.num_clients", ">= 1"},
         {c->clients_per_round >= 1, "clients.clients_per_round", ">= 1"},
         {c->clients_per_round <= c->num_clients, "clients.clients_per_round",
-         "<= clients.num_clients"},
+         "<= clients.num_clients (the number of clients)"},
         {c->examples_per_round >= 1, "clients.examples_per_round", ">= 1"},
         {c->dirichlet_alpha >= 0.0, "clients.dirichlet_alpha", ">= 0 (0 = IID)"},
         {c->size_sigma >= 0.0, "clients.size_sigma", ">= 0"},

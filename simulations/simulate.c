@@ -112,13 +112,13 @@ static fcb_status resolve_setup(simulation *sim)
     p->propensity_samples = c->propensity_samples;
     st = fcb_policy_config_validate(p);
     if (st != FCB_OK)
-        return fcb_fail_context(FCB_ERR_CONFIG, "[policy]");
+        return st;
     sim->linear = fcb_policy_is_linear(kind);
 
     fcb_server_opt_kind server_kind;
     st = fcb_server_opt_kind_from_name(c->server_optimizer, &server_kind);
     if (st != FCB_OK)
-        return fcb_fail_context(FCB_ERR_CONFIG, "server.optimizer");
+        return st;
     fcb_server_opt_config sc = fcb_server_opt_config_defaults(server_kind);
     if (c->server_learning_rate > 0.0)
         sc.learning_rate = (float)c->server_learning_rate;
@@ -127,8 +127,8 @@ static fcb_status resolve_setup(simulation *sim)
     sc.beta2 = (float)c->server_beta2;
     sc.tau = (float)c->server_tau;
     st = fcb_server_opt_config_validate(&sc);
-    if (st == FCB_OK)
-        st = fcb_agg_weighting_from_name(c->weighting, &sim->weighting);
+    if (st == FCB_OK && fcb_agg_weighting_from_name(c->weighting, &sim->weighting) != FCB_OK)
+        st = fcb_fail_context(FCB_ERR_CONFIG, "server.weighting");
     if (st == FCB_OK && !sim->linear)
         st = fcb_server_optimizer_init(&sim->server, &sc, sim->world.model.num_params);
     return st;
