@@ -143,11 +143,14 @@ static fcb_status init_linear(simulation *sim)
     int k = m->config.num_actions;
     int f = fcb_model_feature_dim(m);
     sim->phi_dim = f + 1;
-    if (!sim->setup.policy.diagonal && sim->phi_dim > 1024)
+    size_t stats_bytes = (size_t)k * sim->phi_dim * sim->phi_dim * sizeof(double);
+    size_t round_bytes = stats_bytes * (size_t)(sim->num_slots + 1);
+    if (!sim->setup.policy.diagonal && round_bytes > ((size_t)1 << 30))
         return fcb_fail(FCB_ERR_CONFIG,
-                        "policy.diagonal: full covariance over %d features needs %zu MB per client; "
-                        "set policy.diagonal = true or use an MLP model (neural-linear)",
-                        sim->phi_dim, (size_t)k * sim->phi_dim * sim->phi_dim * 8 >> 20);
+                        "policy.diagonal: full covariance over %d features needs %zu MB per client "
+                        "(%zu MB for the round); set policy.diagonal = true or use an MLP model "
+                        "(neural-linear)",
+                        sim->phi_dim, stats_bytes >> 20, round_bytes >> 20);
     sim->theta0 = malloc((size_t)k * sim->phi_dim * sizeof(float));
     sim->slot_stats = calloc((size_t)sim->num_slots, sizeof(fcb_linstats));
     if (!sim->theta0 || !sim->slot_stats)
@@ -502,6 +505,7 @@ static json_t *round_json(const simulation *sim, const round_totals *t, double a
     json_object_set_new(j, "clients", json_integer(t->updates));
     json_object_set_new(j, "sampled", json_integer(t->sampled));
     json_object_set_new(j, "unavailable", json_integer(t->unavailable));
+    json_object_set_new(j, "no_data", json_integer(t->no_data));
     json_object_set_new(j, "dropped", json_integer(t->dropped));
     json_object_set_new(j, "stale", json_integer(t->stale));
     json_object_set_new(j, "rejected", json_integer(t->rejected));

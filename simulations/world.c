@@ -306,8 +306,13 @@ fcb_status fcb_world_build(fcb_world *w, const fcb_config *c)
     int *parent_of = NULL;
     if (st == FCB_OK) {
         parent_of = malloc((size_t)w->train.k * sizeof(int));
-        st = parent_of ? parse_merges(c->merge_classes, w->train.k, parent_of)
-                       : fcb_fail(FCB_ERR_NOMEM, "out of memory");
+        if (!parent_of)
+            st = fcb_fail(FCB_ERR_NOMEM, "out of memory");
+        else if (w->scenario == FCB_SCENARIO_INIT_SHIFT)
+            st = parse_merges(c->merge_classes, w->train.k, parent_of);
+        else
+            for (int label = 0; label < w->train.k; label++)
+                parent_of[label] = -1;
     }
     if (st == FCB_OK)
         st = configure_environment(w, c, parent_of);
