@@ -225,14 +225,17 @@ fcb_status fcb_client_features(const fcb_client_setup *setup, fcb_client_buffers
     fcb_status st = fcb_model_forward(m, base_params, x, n, &b->workspace, b->scores);
     if (st != FCB_OK)
         return st;
-    const float *features = fcb_model_features(m, &b->workspace);
-    int f = fcb_model_feature_dim(m);
-    for (int i = 0; i < n; i++) {
-        float *row = b->phi + (size_t)i * (f + 1);
-        memcpy(row, features + (size_t)i * f, (size_t)f * sizeof(float));
-        row[f] = 1.0f;
-    }
+    fcb_phi_from_features(fcb_model_features(m, &b->workspace), n, fcb_model_feature_dim(m), b->phi);
     return FCB_OK;
+}
+
+void fcb_phi_from_features(const float *features, int n, int feature_dim, float *phi)
+{
+    size_t f = (size_t)feature_dim;
+    for (size_t i = 0; i < (size_t)n; i++) {
+        memcpy(phi + i * (f + 1), features + i * f, f * sizeof(float));
+        phi[i * (f + 1) + f] = 1.0f;
+    }
 }
 
 fcb_status fcb_client_linear_round(const fcb_client_setup *setup, fcb_client_buffers *b,

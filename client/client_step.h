@@ -64,6 +64,9 @@ typedef struct {
 fcb_status fcb_client_buffers_init(fcb_client_buffers *b, const fcb_client_setup *setup, int capacity);
 void fcb_client_buffers_free(fcb_client_buffers *b);
 
+/* phi (n x (feature_dim + 1)) = each feature row with a constant 1 appended. */
+void fcb_phi_from_features(const float *features, int n, int feature_dim, float *phi);
+
 /* phi = [features(x), 1] of the base network for n rows (n <= capacity). */
 fcb_status fcb_client_features(const fcb_client_setup *setup, fcb_client_buffers *b,
                                const float *base_params, const float *x, int n);

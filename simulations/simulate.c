@@ -433,12 +433,7 @@ static fcb_status linear_score(void *context, const float *x, int n, float *scor
     fcb_status st = fcb_model_forward(m, ls->base.params, x, n, &ls->base.workspace, scores);
     if (st != FCB_OK)
         return st;
-    const float *features = fcb_model_features(m, &ls->base.workspace);
-    int f = fcb_model_feature_dim(m);
-    for (int i = 0; i < n; i++) {
-        memcpy(ls->phi + (size_t)i * (f + 1), features + (size_t)i * f, (size_t)f * sizeof(float));
-        ls->phi[(size_t)i * (f + 1) + f] = 1.0f;
-    }
+    fcb_phi_from_features(fcb_model_features(m, &ls->base.workspace), n, fcb_model_feature_dim(m), ls->phi);
     st = fcb_linposterior_predict(ls->posterior, ls->phi, n, ls->mean, ls->width);
     int k = m->config.num_actions;
     for (size_t i = 0; st == FCB_OK && i < (size_t)n * k; i++)
