@@ -23,7 +23,7 @@ for arch in linear mlp; do
       --set scenario.kind=scratch --set model.arch=$arch --set model.hidden=64 \
       --set clients.clients_per_round=64 --set clients.examples_per_round=100 \
       --set run.rounds=$rounds --set run.eval_every=1000 --threads $threads \
-      --set policy.kind=softmax --out "$tmp/$arch-$threads" > "$tmp/result"
+      --set policy.kind=softmax --set train.local_epochs=1 --out "$tmp/$arch-$threads" > "$tmp/result"
     # Per-round wall time from metrics.jsonl, excluding the final evaluation round.
     secs=$(sed -E 's/.*"seconds":([0-9.e+-]+).*/\1/' "$tmp/$arch-$threads/metrics.jsonl" | head -n $((rounds - 1)) |
            awk '{s += $1} END {printf "%.3f", s}')

@@ -8,7 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-"$root/out/demo"}
 
-"$root/scripts/install-deps.sh" gnuplot-nox
+"$root/scripts/install-deps.sh" gnuplot-nox jq
 config="$root/simulations/configs/fmnist-init-shift.ini"
 extra=()
 if ! "$root/scripts/install-deps.sh" dataset-fashion-mnist 2>/dev/null ||
@@ -16,6 +16,9 @@ if ! "$root/scripts/install-deps.sh" dataset-fashion-mnist 2>/dev/null ||
   echo "demo: Fashion-MNIST is not available; falling back to the synthetic generator" >&2
   extra=(--set data.source=synthetic --set data.synthetic_dim=64 --set data.synthetic_train=40000
          --set data.synthetic_nonlinear=true --set scenario.merge_classes=1:0,3:2)
+  merged=(1 3)
+else
+  merged=(6 2 7)   # Shirt, Pullover, Sneaker: the classes merged in pretraining
 fi
 
 build="$root/build-release"
@@ -36,12 +39,20 @@ done
 field() { # field NAME FILE: a number from a "key=value" result line
   sed -E "s/.*(^| )$1=([^ ]+).*/\2/" "$2"
 }
-printf '\n%-16s %12s %14s %14s %10s\n' policy avg_reward test_accuracy pretrain_acc seconds
+merged_accuracy() { # merged_accuracy FIELD FILE: accuracy on each merged class
+  local list
+  list=$(IFS=,; echo "${merged[*]}")
+  jq -r "[.$1[$list] | .*1000 | round / 1000 | tostring] | join(\"/\")" "$2"
+}
+printf '\n%-16s %12s %14s %14s %18s %10s\n' policy avg_reward test_accuracy pretrain_acc merged_class_acc seconds
 for policy in "${policies[@]}"; do
   r="$out/$policy.result"
-  printf '%-16s %12s %14s %14s %10s\n' "$policy" "$(field avg_reward "$r")" \
-    "$(field test_accuracy "$r")" "$(field pretrain_accuracy "$r")" "$(field seconds "$r")"
+  printf '%-16s %12s %14s %14s %18s %10s\n' "$policy" "$(field avg_reward "$r")" \
+    "$(field test_accuracy "$r")" "$(field pretrain_accuracy "$r")" \
+    "$(merged_accuracy test_class_accuracy "$out/$policy/summary.json")" "$(field seconds "$r")"
 done
+echo "merged_class_acc: test accuracy on the classes merged in pretraining (${merged[*]});"
+echo "the pretrained model's: $(merged_accuracy pretrain_class_accuracy "$out/${policies[0]}/summary.json")"
 
 plot_args=()
 for policy in "${policies[@]}"; do

@@ -525,8 +525,13 @@ static json_t *summary_json(const simulation *sim, const fcb_simulate_result *r,
     for (int a = 0; a < sim->world.model.config.num_actions; a++)
         json_array_append_new(classes, json_real(class_accuracy[a]));
     json_object_set_new(j, "test_class_accuracy", classes);
-    if (r->pretrain_accuracy >= 0.0)
+    if (r->pretrain_accuracy >= 0.0) {
         json_object_set_new(j, "pretrain_accuracy", json_real(r->pretrain_accuracy));
+        json_t *pretrain_classes = json_array();
+        for (int a = 0; a < sim->world.model.config.num_actions; a++)
+            json_array_append_new(pretrain_classes, json_real(sim->world.pretrain_class_accuracy[a]));
+        json_object_set_new(j, "pretrain_class_accuracy", pretrain_classes);
+    }
     json_object_set_new(j, "passes", json_real(r->passes));
     json_object_set_new(j, "policy", json_string(fcb_policy_kind_name(sim->setup.policy.kind)));
     json_object_set_new(j, "scenario", json_string(fcb_scenario_name(sim->world.scenario)));

@@ -327,7 +327,7 @@ fcb_status fcb_world_build(fcb_world *w, const fcb_config *c)
             st = fcb_model_scorer_init(&scorer, &w->model, w->initial_params);
         if (st == FCB_OK) {
             st = fcb_world_evaluate(w, fcb_model_scorer_score, &scorer, 0, c->seed,
-                                    &w->pretrain_accuracy, NULL, NULL);
+                                    &w->pretrain_accuracy, NULL, w->pretrain_class_accuracy);
             fcb_model_scorer_free(&scorer);
         }
     }

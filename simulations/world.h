@@ -26,6 +26,7 @@ typedef struct {
     fcb_model model;
     float *initial_params;      /* model.num_params */
     double pretrain_accuracy;   /* test accuracy after pretraining, -1 if none */
+    double pretrain_class_accuracy[FCB_MAX_CLASSES]; /* per class, valid when pretrain_accuracy >= 0 */
 } fcb_world;
 
 fcb_status fcb_scenario_from_name(const char *name, fcb_scenario_kind *out);
