@@ -2,6 +2,7 @@
 #define FEDCB_SIMULATE_H
 
 #include "config.h"
+#include "round_finish.h"
 #include "status.h"
 
 /* The in-process federated driver behind `fedcb simulate`: rounds of seeded
@@ -14,18 +15,7 @@ typedef struct {
     int progress;        /* 1: a progress line on stderr */
 } fcb_simulate_options;
 
-typedef struct {
-    int rounds;
-    long interactions;
-    double avg_reward;        /* mean observed feedback over all interactions */
-    double avg_true_reward;   /* mean expected reward of the chosen actions */
-    double final_accuracy;
-    double final_test_reward;
-    double pretrain_accuracy; /* -1 without pretraining */
-    double passes;            /* interactions / rows held by bandit clients */
-    double seconds;
-    char model_sha256[65];
-} fcb_simulate_result;
+typedef fcb_run_result fcb_simulate_result;
 
 fcb_status fcb_simulate(const fcb_config *config, const fcb_simulate_options *options,
                         fcb_simulate_result *result);

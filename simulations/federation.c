@@ -1,0 +1,357 @@
+#include "federation.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_sampling.h"
+#include "run_output.h"
+#include "update_check.h"
+
+fcb_status fcb_client_setup_from_config(const fcb_config *c, const fcb_model *model, fcb_client_setup *s)
+{
+    memset(s, 0, sizeof *s);
+    s->model = model;
+    s->seed = c->seed;
+    s->local_epochs = c->local_epochs;
+    s->batch_size = c->batch_size;
+    s->sgd.learning_rate = (float)c->learning_rate;
+    s->sgd.momentum = (float)c->momentum;
+    s->sgd.weight_decay = (float)c->weight_decay;
+    s->sgd.clip_norm = (float)c->clip_norm;
+    fcb_status st = fcb_sgd_config_validate(&s->sgd);
+    if (st != FCB_OK)
+        return fcb_fail_context(st, "[train]");
+    st = fcb_loss_kind_from_name(c->loss, &s->loss);
+    if (st != FCB_OK)
+        return fcb_fail_context(FCB_ERR_CONFIG, "train.loss");
+    fcb_policy_kind kind;
+    st = fcb_policy_kind_from_name(c->policy, &kind);
+    if (st != FCB_OK)
+        return fcb_fail_context(FCB_ERR_CONFIG, "policy.kind");
+    fcb_policy_config *p = &s->policy;
+    fcb_policy_config_default(p, kind);
+    p->epsilon = (float)c->epsilon;
+    p->temperature = (float)c->temperature;
+    p->igw_mu = (float)c->igw_mu;
+    p->igw_gamma = (float)c->igw_gamma;
+    p->ucb_alpha = (float)c->ucb_alpha;
+    p->ts_scale = (float)c->ts_scale;
+    p->ridge_lambda = (float)c->ridge_lambda;
+    p->diagonal = c->diagonal;
+    p->propensity_samples = c->propensity_samples;
+    return fcb_policy_config_validate(p);
+}
+
+static fcb_status init_server_optimizer(fcb_federation *f)
+{
+    const fcb_config *c = f->config;
+    fcb_server_opt_kind server_kind;
+    fcb_status st = fcb_server_opt_kind_from_name(c->server_optimizer, &server_kind);
+    if (st != FCB_OK)
+        return st;
+    fcb_server_opt_config sc = fcb_server_opt_config_defaults(server_kind);
+    if (c->server_learning_rate > 0.0)
+        sc.learning_rate = (float)c->server_learning_rate;
+    sc.momentum = (float)c->server_momentum;
+    sc.beta1 = (float)c->server_beta1;
+    sc.beta2 = (float)c->server_beta2;
+    sc.tau = (float)c->server_tau;
+    st = fcb_server_opt_config_validate(&sc);
+    if (st == FCB_OK && fcb_agg_weighting_from_name(c->weighting, &f->weighting) != FCB_OK)
+        st = fcb_fail_context(FCB_ERR_CONFIG, "server.weighting");
+    if (st == FCB_OK && !f->linear)
+        st = fcb_server_optimizer_init(&f->server, &sc, f->num_params);
+    return st;
+}
+
+int fcb_linear_phi_dim(const fcb_world *world)
+{
+    return fcb_model_feature_dim(&world->model) + 1;
+}
+
+void fcb_linear_prior(const fcb_world *world, float *theta0)
+{
+    const fcb_model *m = &world->model;
+    int k = m->config.num_actions;
+    int f = fcb_model_feature_dim(m);
+    int last = m->num_layers - 1;
+    const float *w = world->initial_params + m->weight_offset[last];
+    const float *b = world->initial_params + m->bias_offset[last];
+    for (int a = 0; a < k; a++) {
+        memcpy(theta0 + (size_t)a * (f + 1), w + (size_t)a * f, (size_t)f * sizeof(float));
+        theta0[(size_t)a * (f + 1) + f] = b[a];
+    }
+}
+
+static fcb_status init_linear(fcb_federation *f)
+{
+    int k = f->world->model.config.num_actions;
+    f->phi_dim = fcb_linear_phi_dim(f->world);
+    size_t stats_bytes = (size_t)k * f->phi_dim * f->phi_dim * sizeof(double);
+    size_t round_bytes = stats_bytes * (size_t)(f->num_slots + 1);
+    if (!f->setup.policy.diagonal && round_bytes > ((size_t)1 << 30))
+        return fcb_fail(FCB_ERR_CONFIG,
+                        "policy.diagonal: full covariance over %d features needs %zu MB per client "
+                        "(%zu MB for the round); set policy.diagonal = true or use an MLP model "
+                        "(neural-linear)",
+                        f->phi_dim, stats_bytes >> 20, round_bytes >> 20);
+    f->theta0 = malloc((size_t)k * f->phi_dim * sizeof(float));
+    f->slot_stats = calloc((size_t)f->num_slots, sizeof(fcb_linstats));
+    if (!f->theta0 || !f->slot_stats)
+        return fcb_fail(FCB_ERR_NOMEM, "linear bandit: out of memory");
+    fcb_linear_prior(f->world, f->theta0);
+    int diag = f->setup.policy.diagonal;
+    fcb_status st = fcb_linstats_init(&f->global_stats, k, f->phi_dim, diag);
+    for (int s = 0; st == FCB_OK && s < f->num_slots; s++)
+        st = fcb_linstats_init(&f->slot_stats[s], k, f->phi_dim, diag);
+    if (st == FCB_OK)
+        st = fcb_linposterior_init(&f->deployed_posterior, k, f->phi_dim, diag);
+    if (st == FCB_OK)
+        st = fcb_linposterior_init(&f->current_posterior, k, f->phi_dim, diag);
+    if (st != FCB_OK)
+        return st;
+    f->stats_size = fcb_linstats_flat_size(&f->global_stats);
+    f->deployed_stats = calloc(f->stats_size, sizeof(double));
+    if (!f->deployed_stats)
+        return fcb_fail(FCB_ERR_NOMEM, "linear bandit: out of memory");
+    return fcb_federation_deploy(f);
+}
+
+fcb_status fcb_federation_init(fcb_federation *f, const fcb_config *config, const fcb_world *world)
+{
+    memset(f, 0, sizeof *f);
+    f->config = config;
+    f->world = world;
+    fcb_status st = fcb_client_setup_from_config(config, &world->model, &f->setup);
+    if (st != FCB_OK)
+        return st;
+    f->linear = fcb_policy_is_linear(f->setup.policy.kind);
+    f->num_params = world->model.num_params;
+    st = init_server_optimizer(f);
+    if (st != FCB_OK)
+        return st;
+    f->num_slots = config->clients_per_round;
+    size_t p = f->num_params;
+    f->slots = calloc((size_t)f->num_slots, sizeof(fcb_slot));
+    f->sample_scratch = calloc((size_t)config->num_clients, sizeof(int));
+    f->selected = calloc((size_t)f->num_slots, sizeof(int));
+    f->current = malloc(p * sizeof(float));
+    f->deployed = malloc(p * sizeof(float));
+    f->mean_delta = malloc(p * sizeof(float));
+    if (!f->linear)
+        f->deltas = malloc((size_t)f->num_slots * p * sizeof(float));
+    if (!f->slots || !f->sample_scratch || !f->selected || !f->current || !f->deployed || !f->mean_delta ||
+        (!f->linear && !f->deltas))
+        return fcb_fail(FCB_ERR_NOMEM, "federation: out of memory for %d clients x %zu parameters",
+                        f->num_slots, p);
+    memcpy(f->current, world->initial_params, p * sizeof(float));
+    memcpy(f->deployed, world->initial_params, p * sizeof(float));
+    if (f->linear)
+        return init_linear(f);
+    return fcb_aggregator_init(&f->aggregator, p, f->num_slots);
+}
+
+void fcb_federation_free(fcb_federation *f)
+{
+    for (int s = 0; f->slot_stats && s < f->num_slots; s++)
+        fcb_linstats_free(&f->slot_stats[s]);
+    free(f->slot_stats);
+    fcb_linstats_free(&f->global_stats);
+    fcb_linposterior_free(&f->deployed_posterior);
+    fcb_linposterior_free(&f->current_posterior);
+    free(f->deployed_stats);
+    free(f->theta0);
+    fcb_aggregator_free(&f->aggregator);
+    fcb_server_optimizer_free(&f->server);
+    free(f->slots);
+    free(f->sample_scratch);
+    free(f->selected);
+    free(f->deltas);
+    free(f->current);
+    free(f->deployed);
+    free(f->mean_delta);
+    memset(f, 0, sizeof *f);
+}
+
+fcb_status fcb_federation_sample(fcb_federation *f, int round, int attempt)
+{
+    const fcb_config *c = f->config;
+    f->round = round;
+    /* A re-sample after a failed quorum draws from a different seed; attempt 0
+     * is the sample of `fedcb simulate`. */
+    uint64_t seed = c->seed + (uint64_t)attempt * 0x9E3779B97F4A7C15ull;
+    fcb_status st = fcb_sample_clients(seed, round, c->num_clients, c->clients_per_round, f->sample_scratch,
+                                       f->selected);
+    if (st != FCB_OK)
+        return st;
+    for (int s = 0; s < f->num_slots; s++) {
+        memset(&f->slots[s], 0, sizeof(fcb_slot));
+        f->slots[s].client = f->selected[s];
+        f->slots[s].state = FCB_SLOT_PENDING;
+    }
+    return FCB_OK;
+}
+
+float *fcb_federation_slot_delta(fcb_federation *f, int slot)
+{
+    return f->deltas + (size_t)slot * f->num_params;
+}
+
+/* Counts one slot into the totals; returns 1 when its update is to be merged. */
+static int count_slot(const fcb_federation *f, const fcb_slot *sl, fcb_round_totals *t)
+{
+    size_t model_bytes = f->linear ? f->stats_size * sizeof(double) : f->num_params * sizeof(float);
+    int copies_down = (!f->linear && f->config->deploy_every > 1) ? 2 : 1;
+    t->sampled++;
+    if (sl->state == FCB_SLOT_UNAVAILABLE) {
+        t->unavailable++;
+        return 0;
+    }
+    t->bytes_down += (double)model_bytes * copies_down;
+    if (sl->state == FCB_SLOT_PENDING) {
+        t->missing++;
+        return 0;
+    }
+    if (sl->state == FCB_SLOT_NO_DATA) {
+        t->no_data++;
+        return 0;
+    }
+    t->participants++;
+    t->examples += sl->result.examples;
+    t->reward_sum += sl->result.reward_sum;
+    t->true_reward_sum += sl->result.true_reward_sum;
+    t->propensity_sum += sl->result.propensity_sum;
+    t->loss_sum += sl->result.loss_sum;
+    t->steps += sl->result.steps;
+    if (sl->state == FCB_SLOT_DROPPED) {
+        t->dropped++;
+        return 0;
+    }
+    t->bytes_up += (double)model_bytes;
+    if (sl->state == FCB_SLOT_STALE) {
+        t->stale++;
+        return 0;
+    }
+    return 1;
+}
+
+fcb_status fcb_federation_aggregate(fcb_federation *f, fcb_round_totals *t)
+{
+    memset(t, 0, sizeof *t);
+    if (!f->linear)
+        fcb_aggregator_reset(&f->aggregator);
+    for (int s = 0; s < f->num_slots; s++) {
+        fcb_slot *sl = &f->slots[s];
+        if (sl->state == FCB_SLOT_FAILED)
+            return fcb_fail(sl->status, "%s", sl->error);
+        if (!count_slot(f, sl, t))
+            continue;
+        fcb_status st;
+        if (f->linear) {
+            st = fcb_linstats_merge(&f->global_stats, &f->slot_stats[s]);
+        } else {
+            const float *delta = fcb_federation_slot_delta(f, s);
+            st = fcb_update_check(delta, f->num_params, f->num_params, sl->result.examples,
+                                  f->config->update_norm_bound, sl->client);
+            if (st != FCB_OK) {
+                fprintf(stderr, "fedcb: round %d: rejected update: %s\n", f->round + 1, fcb_last_error());
+                t->rejected++;
+                continue;
+            }
+            st = fcb_aggregator_add(&f->aggregator, sl->client, delta, sl->result.examples);
+        }
+        if (st != FCB_OK)
+            return st;
+        t->updates++;
+    }
+    if (t->updates == 0)
+        return FCB_OK;
+    f->current_version++;
+    if (f->linear)
+        return FCB_OK;
+    fcb_status st = fcb_aggregator_mean(&f->aggregator, f->weighting, f->mean_delta);
+    if (st == FCB_OK)
+        st = fcb_server_optimizer_apply(&f->server, f->current, f->mean_delta);
+    return st;
+}
+
+fcb_status fcb_federation_deploy(fcb_federation *f)
+{
+    f->deployed_version = f->current_version;
+    if (!f->linear) {
+        memcpy(f->deployed, f->current, f->num_params * sizeof(float));
+        return FCB_OK;
+    }
+    fcb_linstats_to_flat(&f->global_stats, f->deployed_stats);
+    return fcb_linposterior_solve(&f->deployed_posterior, &f->global_stats, f->setup.policy.ridge_lambda,
+                                  f->theta0);
+}
+
+typedef struct {
+    fcb_model_scorer base;
+    fcb_linposterior *posterior;
+    float *phi;
+    double *mean;
+    double *width;
+} linear_scorer;
+
+static fcb_status linear_score(void *context, const float *x, int n, float *scores)
+{
+    linear_scorer *ls = context;
+    const fcb_model *m = ls->base.model;
+    fcb_status st = fcb_model_forward(m, ls->base.params, x, n, &ls->base.workspace, scores);
+    if (st != FCB_OK)
+        return st;
+    fcb_phi_from_features(fcb_model_features(m, &ls->base.workspace), n, fcb_model_feature_dim(m), ls->phi);
+    st = fcb_linposterior_predict(ls->posterior, ls->phi, n, ls->mean, ls->width);
+    int k = m->config.num_actions;
+    for (size_t i = 0; st == FCB_OK && i < (size_t)n * k; i++)
+        scores[i] = (float)ls->mean[i];
+    return st;
+}
+
+fcb_status fcb_federation_evaluate(fcb_federation *f, double *accuracy, double *reward, double *class_accuracy)
+{
+    const fcb_world *w = f->world;
+    if (!f->linear) {
+        fcb_model_scorer scorer;
+        fcb_status st = fcb_model_scorer_init(&scorer, &w->model, f->current);
+        if (st == FCB_OK)
+            st = fcb_world_evaluate(w, fcb_model_scorer_score, &scorer, f->round, f->config->seed, accuracy,
+                                    reward, class_accuracy);
+        fcb_model_scorer_free(&scorer);
+        return st;
+    }
+    int k = w->model.config.num_actions;
+    linear_scorer ls = {.posterior = &f->current_posterior};
+    fcb_status st = fcb_linposterior_solve(&f->current_posterior, &f->global_stats, f->setup.policy.ridge_lambda,
+                                           f->theta0);
+    if (st == FCB_OK)
+        st = fcb_model_scorer_init(&ls.base, &w->model, w->initial_params);
+    ls.phi = malloc((size_t)FCB_EVAL_CHUNK * f->phi_dim * sizeof(float));
+    ls.mean = malloc((size_t)FCB_EVAL_CHUNK * k * sizeof(double));
+    ls.width = malloc((size_t)FCB_EVAL_CHUNK * k * sizeof(double));
+    if (st == FCB_OK && (!ls.phi || !ls.mean || !ls.width))
+        st = fcb_fail(FCB_ERR_NOMEM, "evaluation: out of memory");
+    if (st == FCB_OK)
+        st = fcb_world_evaluate(w, linear_score, &ls, f->round, f->config->seed, accuracy, reward, class_accuracy);
+    fcb_model_scorer_free(&ls.base);
+    free(ls.phi);
+    free(ls.mean);
+    free(ls.width);
+    return st;
+}
+
+fcb_status fcb_federation_digest(const fcb_federation *f, char hex[65])
+{
+    if (!f->linear)
+        return fcb_sha256_hex(f->current, f->num_params * sizeof(float), hex);
+    double *flat = malloc(f->stats_size * sizeof(double));
+    if (!flat)
+        return fcb_fail(FCB_ERR_NOMEM, "digest: out of memory");
+    fcb_linstats_to_flat(&f->global_stats, flat);
+    fcb_status st = fcb_sha256_hex(flat, f->stats_size * sizeof(double), hex);
+    free(flat);
+    return st;
+}

@@ -1,0 +1,114 @@
+#include "round_finish.h"
+
+#include <string.h>
+
+void fcb_run_tally_init(fcb_run_tally *tally)
+{
+    memset(tally, 0, sizeof *tally);
+    tally->accuracy = -1.0;
+}
+
+static json_t *round_json(int round, const fcb_round_totals *t, double avg_reward, double seconds)
+{
+    double interactions = t->examples > 0 ? (double)t->examples : 1.0;
+    json_t *j = json_object();
+    json_object_set_new(j, "round", json_integer(round + 1));
+    json_object_set_new(j, "reward", json_real(t->reward_sum / interactions));
+    json_object_set_new(j, "avg_reward", json_real(avg_reward));
+    json_object_set_new(j, "true_reward", json_real(t->true_reward_sum / interactions));
+    json_object_set_new(j, "prob", json_real(t->propensity_sum / interactions));
+    json_object_set_new(j, "clients", json_integer(t->updates));
+    json_object_set_new(j, "sampled", json_integer(t->sampled));
+    json_object_set_new(j, "unavailable", json_integer(t->unavailable));
+    json_object_set_new(j, "no_data", json_integer(t->no_data));
+    json_object_set_new(j, "dropped", json_integer(t->dropped));
+    json_object_set_new(j, "stale", json_integer(t->stale));
+    json_object_set_new(j, "rejected", json_integer(t->rejected));
+    if (t->missing > 0)
+        json_object_set_new(j, "missing", json_integer(t->missing));
+    json_object_set_new(j, "examples", json_integer(t->examples));
+    json_object_set_new(j, "loss", json_real(t->steps ? t->loss_sum / t->steps : 0.0));
+    json_object_set_new(j, "bytes_up", json_integer((json_int_t)t->bytes_up));
+    json_object_set_new(j, "bytes_down", json_integer((json_int_t)t->bytes_down));
+    json_object_set_new(j, "seconds", json_real(seconds));
+    return j;
+}
+
+fcb_status fcb_round_finish(fcb_federation *f, fcb_run_tally *tally, fcb_run_output *out, double seconds,
+                            fcb_round_totals *t)
+{
+    const fcb_config *c = f->config;
+    fcb_status st = fcb_federation_aggregate(f, t);
+    if (st == FCB_OK && (f->round + 1) % c->deploy_every == 0)
+        st = fcb_federation_deploy(f);
+    int eval_round = (f->round + 1) % c->eval_every == 0 || f->round + 1 == c->rounds;
+    if (st == FCB_OK && eval_round)
+        st = fcb_federation_evaluate(f, &tally->accuracy, &tally->test_reward, tally->class_accuracy);
+    if (st != FCB_OK)
+        return fcb_fail_context(st, "round %d", f->round + 1);
+    tally->rounds_done = f->round + 1;
+    tally->reward_total += t->reward_sum;
+    tally->true_reward_total += t->true_reward_sum;
+    tally->interactions += t->examples;
+    double avg_reward = tally->interactions ? tally->reward_total / tally->interactions : 0.0;
+    if (!out)
+        return FCB_OK;
+    json_t *line = round_json(f->round, t, avg_reward, c->wall_clock ? seconds : 0.0);
+    if (eval_round) {
+        json_object_set_new(line, "test_accuracy", json_real(tally->accuracy));
+        json_object_set_new(line, "test_reward", json_real(tally->test_reward));
+    }
+    st = fcb_run_output_round(out, line);
+    json_decref(line);
+    return st;
+}
+
+fcb_status fcb_run_result_fill(const fcb_federation *f, const fcb_run_tally *tally, double seconds,
+                               fcb_run_result *r)
+{
+    memset(r, 0, sizeof *r);
+    long n = tally->interactions;
+    r->rounds = tally->rounds_done;
+    r->interactions = n;
+    r->avg_reward = n ? tally->reward_total / n : 0.0;
+    r->avg_true_reward = n ? tally->true_reward_total / n : 0.0;
+    r->final_accuracy = tally->accuracy;
+    r->final_test_reward = tally->test_reward;
+    r->pretrain_accuracy = f->world->pretrain_accuracy;
+    r->passes = f->world->num_bandit_rows ? (double)n / f->world->num_bandit_rows : 0.0;
+    r->seconds = seconds;
+    return fcb_federation_digest(f, r->model_sha256);
+}
+
+static json_t *class_array(const double *values, int k)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < k; i++)
+        json_array_append_new(a, json_real(values[i]));
+    return a;
+}
+
+json_t *fcb_run_summary_json(const fcb_federation *f, const fcb_run_tally *tally, const fcb_run_result *r)
+{
+    int k = f->world->model.config.num_actions;
+    json_t *j = json_object();
+    json_object_set_new(j, "rounds", json_integer(r->rounds));
+    json_object_set_new(j, "interactions", json_integer(r->interactions));
+    json_object_set_new(j, "avg_reward", json_real(r->avg_reward));
+    json_object_set_new(j, "avg_true_reward", json_real(r->avg_true_reward));
+    json_object_set_new(j, "test_accuracy", json_real(r->final_accuracy));
+    json_object_set_new(j, "test_reward", json_real(r->final_test_reward));
+    json_object_set_new(j, "test_class_accuracy", class_array(tally->class_accuracy, k));
+    if (r->pretrain_accuracy >= 0.0) {
+        json_object_set_new(j, "pretrain_accuracy", json_real(r->pretrain_accuracy));
+        json_object_set_new(j, "pretrain_class_accuracy", class_array(f->world->pretrain_class_accuracy, k));
+    }
+    json_object_set_new(j, "passes", json_real(r->passes));
+    json_object_set_new(j, "policy", json_string(fcb_policy_kind_name(f->setup.policy.kind)));
+    json_object_set_new(j, "scenario", json_string(fcb_scenario_name(f->world->scenario)));
+    json_object_set_new(j, "num_params", json_integer((json_int_t)f->num_params));
+    json_object_set_new(j, "seconds", json_real(f->config->wall_clock ? r->seconds : 0.0));
+    json_object_set_new(j, "model_sha256", json_string(r->model_sha256));
+    json_object_set_new(j, "config", fcb_config_to_json(f->config));
+    return j;
+}
