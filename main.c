@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "net_client.h"
+#include "net_coordinator.h"
 #include "simulate.h"
 
 static const char USAGE[] =
@@ -14,6 +16,14 @@ static const char USAGE[] =
     "  simulate --config FILE [--set section.key=value]... [--out DIR] [--threads N]\n"
     "           run federated bandit rounds in one process; writes DIR/metrics.jsonl and\n"
     "           DIR/summary.json and prints a one-line result\n"
+    "  coordinator --config FILE --listen HOST:PORT (--tls-dir DIR | --insecure)\n"
+    "           [--state-dir DIR] [--out DIR] [--set section.key=value]... [--port-file FILE]\n"
+    "           serve the same rounds to client processes over gRPC (mutual TLS unless\n"
+    "           --insecure, which is accepted only on loopback); resumes from the newest\n"
+    "           checkpoint in --state-dir\n"
+    "  client   --config FILE --coordinator HOST:PORT --client-id N (--tls-dir DIR | --insecure)\n"
+    "           [--set section.key=value]... [--give-up SECONDS]\n"
+    "           one client process: pulls tasks, runs the client step, submits updates\n"
     "  version  print the version\n"
     "  help     this text\n"
     "\n"
@@ -35,6 +45,147 @@ static int parse_positive(const char *text, int *out)
         return 0;
     *out = (int)v;
     return 1;
+}
+
+/* --config FILE and --set section.key=value, shared by every command. */
+typedef struct {
+    const char *config_path;
+    const char *sets[256];
+    int num_sets;
+} config_args;
+
+/* 1 if argv[*i] was a config option (and consumes its value), 0 if not,
+ * -1 on an error already reported. */
+static int take_config_arg(config_args *ca, int argc, char **argv, int *i, const char *command)
+{
+    const char *arg = argv[*i];
+    if (*i + 1 >= argc)
+        return 0;
+    if (strcmp(arg, "--config") == 0) {
+        ca->config_path = argv[++*i];
+        return 1;
+    }
+    if (strcmp(arg, "--set") == 0) {
+        if (ca->num_sets == 256) {
+            usage_error("%s: too many --set options", command);
+            return -1;
+        }
+        ca->sets[ca->num_sets++] = argv[++*i];
+        return 1;
+    }
+    return 0;
+}
+
+static int load_config(const config_args *ca, const char *command, fcb_config *config)
+{
+    if (!ca->config_path)
+        return usage_error("%s: --config FILE is required", command);
+    fcb_config_default(config);
+    fcb_status st = fcb_config_load(config, ca->config_path);
+    for (int i = 0; st == FCB_OK && i < ca->num_sets; i++)
+        st = fcb_config_set(config, ca->sets[i]);
+    if (st != FCB_OK) {
+        fprintf(stderr, "fedcb: %s\n", fcb_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+static int command_coordinator(int argc, char **argv)
+{
+    config_args ca = {0};
+    fcb_coordinator_options o = {0};
+    for (int i = 2; i < argc; i++) {
+        const char *arg = argv[i];
+        int has_value = i + 1 < argc;
+        int taken = take_config_arg(&ca, argc, argv, &i, "coordinator");
+        if (taken < 0)
+            return 2;
+        if (taken)
+            continue;
+        if (strcmp(arg, "--listen") == 0 && has_value)
+            o.listen = argv[++i];
+        else if (strcmp(arg, "--tls-dir") == 0 && has_value)
+            o.tls_dir = argv[++i];
+        else if (strcmp(arg, "--insecure") == 0)
+            o.insecure = 1;
+        else if (strcmp(arg, "--state-dir") == 0 && has_value)
+            o.state_dir = argv[++i];
+        else if (strcmp(arg, "--out") == 0 && has_value)
+            o.out_dir = argv[++i];
+        else if (strcmp(arg, "--port-file") == 0 && has_value)
+            o.port_file = argv[++i];
+        else
+            return usage_error("coordinator: unknown or incomplete option '%s'", arg);
+    }
+    if (!o.listen)
+        return usage_error("%s: --listen HOST:PORT is required", "coordinator");
+    if (!o.tls_dir == !o.insecure)
+        return usage_error("%s: give exactly one of --tls-dir DIR and --insecure", "coordinator");
+    fcb_config config;
+    int rc = load_config(&ca, "coordinator", &config);
+    if (rc != 0)
+        return rc;
+    fcb_run_result result;
+    fcb_status st = fcb_coordinator_run(&config, &o, &result);
+    if (st != FCB_OK) {
+        fprintf(stderr, "fedcb coordinator: %s\n", fcb_last_error());
+        return 1;
+    }
+    printf("policy=%s rounds=%d interactions=%ld avg_reward=%.4f test_accuracy=%.4f model_sha256=%s\n",
+           config.policy, result.rounds, result.interactions, result.avg_reward, result.final_accuracy,
+           result.model_sha256);
+    return 0;
+}
+
+static int command_client(int argc, char **argv)
+{
+    config_args ca = {0};
+    fcb_net_client_options o = {.client_id = -1, .give_up = 300.0};
+    for (int i = 2; i < argc; i++) {
+        const char *arg = argv[i];
+        int has_value = i + 1 < argc;
+        int taken = take_config_arg(&ca, argc, argv, &i, "client");
+        if (taken < 0)
+            return 2;
+        if (taken)
+            continue;
+        char *end = NULL;
+        if (strcmp(arg, "--coordinator") == 0 && has_value) {
+            o.coordinator = argv[++i];
+        } else if (strcmp(arg, "--client-id") == 0 && has_value) {
+            long id = strtol(argv[++i], &end, 10);
+            if (end == argv[i] || *end != '\0' || id < 0 || id > 1000000000)
+                return usage_error("client: --client-id '%s' is not a client number", argv[i]);
+            o.client_id = (int)id;
+        } else if (strcmp(arg, "--tls-dir") == 0 && has_value) {
+            o.tls_dir = argv[++i];
+        } else if (strcmp(arg, "--insecure") == 0) {
+            o.insecure = 1;
+        } else if (strcmp(arg, "--give-up") == 0 && has_value) {
+            o.give_up = strtod(argv[++i], &end);
+            if (end == argv[i] || *end != '\0' || !(o.give_up > 0.0))
+                return usage_error("client: --give-up '%s' is not a positive number of seconds", argv[i]);
+        } else {
+            return usage_error("client: unknown or incomplete option '%s'", arg);
+        }
+    }
+    if (!o.coordinator)
+        return usage_error("%s: --coordinator HOST:PORT is required", "client");
+    if (o.client_id < 0)
+        return usage_error("%s: --client-id N is required", "client");
+    if (!o.tls_dir == !o.insecure)
+        return usage_error("%s: give exactly one of --tls-dir DIR and --insecure", "client");
+    fcb_config config;
+    int rc = load_config(&ca, "client", &config);
+    if (rc != 0)
+        return rc;
+    fcb_status st = fcb_net_client_run(&config, &o);
+    if (st != FCB_OK) {
+        fprintf(stderr, "fedcb client %d: %s\n", o.client_id, fcb_last_error());
+        return 1;
+    }
+    return 0;
 }
 
 static int command_simulate(int argc, char **argv)
@@ -106,5 +257,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "simulate") == 0)
         return command_simulate(argc, argv);
+    if (strcmp(command, "coordinator") == 0)
+        return command_coordinator(argc, argv);
+    if (strcmp(command, "client") == 0)
+        return command_client(argc, argv);
     return usage_error("unknown command '%s'", command);
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libopenblas-dev libssl-dev zlib1g-dev
+  libopenblas-dev libssl-dev openssl zlib1g-dev
   libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
   libinih-dev libjansson-dev libcmocka-dev
   "$@"

@@ -99,6 +99,12 @@ static const config_key KEYS[] = {
     FIELD("drift", "period", KEY_INT, drift_period),
     FIELD("drift", "strength", KEY_DOUBLE, drift_strength),
     LIST("drift", "late_classes", late_classes, num_late_classes),
+    FIELD("network", "round_timeout", KEY_DOUBLE, round_timeout),
+    FIELD("network", "quorum", KEY_DOUBLE, quorum),
+    FIELD("network", "min_clients", KEY_INT, min_clients),
+    FIELD("network", "max_attempts", KEY_INT, max_attempts),
+    FIELD("network", "poll_ms", KEY_INT, poll_ms),
+    FIELD("network", "linger", KEY_DOUBLE, linger),
 };
 
 enum { NUM_KEYS = sizeof KEYS / sizeof KEYS[0] };
@@ -125,6 +131,11 @@ void fcb_config_default(fcb_config *c)
     c->pretrain_learning_rate = 0.05;
     c->pretrain_batch_size = 32;
     c->partial_reward = 0.5;
+    c->round_timeout = 60.0;
+    c->quorum = 1.0;
+    c->max_attempts = 5;
+    c->poll_ms = 2000;
+    c->linger = 3.0;
     strcpy(c->merge_classes, "6:0,2:4,7:9"); /* Shirt, Pullover, Sneaker */
     c->num_clients = 100;
     c->clients_per_round = 10;
@@ -440,6 +451,13 @@ fcb_status fcb_config_validate(const fcb_config *c)
         {c->drift_duration >= 1, "drift.duration", ">= 1"},
         {c->drift_period >= 1, "drift.period", ">= 1"},
         {is_probability(c->drift_strength), "drift.strength", "in [0, 1]"},
+        {c->round_timeout > 0.0, "network.round_timeout", "> 0"},
+        {c->quorum > 0.0 && c->quorum <= 1.0, "network.quorum", "in (0, 1]"},
+        {c->min_clients >= 0 && c->min_clients <= c->num_clients, "network.min_clients",
+         "in [0, clients.num_clients]"},
+        {c->max_attempts >= 1, "network.max_attempts", ">= 1"},
+        {c->poll_ms >= 10 && c->poll_ms <= 600000, "network.poll_ms", "in [10, 600000]"},
+        {c->linger >= 0.0, "network.linger", ">= 0"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         fcb_status st = require(rules[i].ok, rules[i].key, rules[i].rule);

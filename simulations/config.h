@@ -101,6 +101,13 @@ typedef struct {
     double drift_strength;
     int late_classes[FCB_CONFIG_LIST_MAX];
     int num_late_classes;
+    /* [network] (fedcb coordinator / fedcb client only) */
+    double round_timeout;  /* seconds the coordinator waits for a round's updates */
+    double quorum;         /* fraction of the sampled clients whose updates make a round */
+    int min_clients;       /* registered clients before the first round; 0 = clients_per_round */
+    int max_attempts;      /* samples of one round before the run fails */
+    int poll_ms;           /* long-poll wait of a task request */
+    double linger;         /* seconds the coordinator answers "done" after the last round */
 } fcb_config;
 
 void fcb_config_default(fcb_config *config);
@@ -120,5 +127,9 @@ fcb_status fcb_config_validate(const fcb_config *config);
 typedef void (*fcb_config_visit_fn)(void *user, const char *section, const char *key,
                                     const char *value);
 void fcb_config_visit(const fcb_config *config, fcb_config_visit_fn visit, void *user);
+
+/* Hex SHA-256 over every key that changes results (all but run.threads and
+ * the [network] timing keys): processes of one networked run must agree. */
+void fcb_config_hash(const fcb_config *config, char hex[65]);
 
 #endif

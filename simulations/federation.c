@@ -213,6 +213,10 @@ static int count_slot(const fcb_federation *f, const fcb_slot *sl, fcb_round_tot
         t->missing++;
         return 0;
     }
+    if (sl->state == FCB_SLOT_REJECTED) {
+        t->rejected++;
+        return 0;
+    }
     if (sl->state == FCB_SLOT_NO_DATA) {
         t->no_data++;
         return 0;

@@ -23,6 +23,7 @@ typedef enum {
     FCB_SLOT_DONE,        /* update delivered in time */
     FCB_SLOT_DROPPED,     /* interacted, then dropped out before submitting */
     FCB_SLOT_STALE,       /* straggler: the update arrived after the round deadline */
+    FCB_SLOT_REJECTED,    /* network: the update failed validation on arrival */
     FCB_SLOT_FAILED
 } fcb_slot_state;
 

@@ -42,6 +42,33 @@ fcb_status fcb_run_output_open(fcb_run_output *out, const char *dir)
     return FCB_OK;
 }
 
+fcb_status fcb_run_output_resume(fcb_run_output *out, const char *dir, int keep_rounds)
+{
+    memset(out, 0, sizeof *out);
+    fcb_status st = make_dirs(dir);
+    if (st != FCB_OK)
+        return st;
+    snprintf(out->dir, sizeof out->dir, "%s", dir);
+    char path[FCB_CONFIG_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    out->metrics = fopen(path, "r+");
+    if (!out->metrics)
+        out->metrics = fopen(path, "w+");
+    if (!out->metrics)
+        return fcb_fail(FCB_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    int lines = 0, ch;
+    while (lines < keep_rounds && (ch = fgetc(out->metrics)) != EOF)
+        if (ch == '\n')
+            lines++;
+    if (lines < keep_rounds)
+        return fcb_fail(FCB_ERR_FORMAT, "%s has %d rounds, the checkpoint %d", path, lines, keep_rounds);
+    long keep = ftell(out->metrics);
+    if (keep < 0 || fflush(out->metrics) != 0 || ftruncate(fileno(out->metrics), keep) != 0 ||
+        fseek(out->metrics, keep, SEEK_SET) != 0)
+        return fcb_fail(FCB_ERR_IO, "cannot truncate %s: %s", path, strerror(errno));
+    return FCB_OK;
+}
+
 fcb_status fcb_run_output_round(fcb_run_output *out, const json_t *round)
 {
     if (!out->metrics)

@@ -17,6 +17,9 @@ typedef struct {
 
 /* Creates dir (and parents) and truncates dir/metrics.jsonl. */
 fcb_status fcb_run_output_open(fcb_run_output *out, const char *dir);
+/* Reopens dir/metrics.jsonl after a restart keeping its first keep_rounds
+ * lines (the rounds a checkpoint covers), then appends. */
+fcb_status fcb_run_output_resume(fcb_run_output *out, const char *dir, int keep_rounds);
 fcb_status fcb_run_output_round(fcb_run_output *out, const json_t *round);
 /* Writes dir/summary.json via a temporary file and rename. */
 fcb_status fcb_run_output_summary(fcb_run_output *out, const json_t *summary);

@@ -1,0 +1,147 @@
+#include "wire_check.h"
+
+#include <math.h>
+#include <string.h>
+
+static fcb_status check_hash(const char *hash, const fcb_wire_limits *limits, const char *what, uint32_t client)
+{
+    if (!hash || strcmp(hash, limits->config_hash) != 0)
+        return fcb_fail(FCB_ERR_ARG,
+                        "%s from client %u: config hash %.16s... differs from the coordinator's %.16s... "
+                        "(every process must use the same config)",
+                        what, client, hash && *hash ? hash : "(none)", limits->config_hash);
+    return FCB_OK;
+}
+
+static fcb_status check_client(uint32_t client, const fcb_wire_limits *limits, const char *what)
+{
+    if (client >= limits->num_clients)
+        return fcb_fail(FCB_ERR_ARG, "%s: client id %u is out of range [0, %u)", what, client, limits->num_clients);
+    return FCB_OK;
+}
+
+static fcb_status check_finite_doubles(const double *v, size_t n, const char *field, uint32_t client)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return fcb_fail(FCB_ERR_ARG, "update from client %u: %s[%zu] is not finite", client, field, i);
+    return FCB_OK;
+}
+
+fcb_status fcb_decode_register(const uint8_t *data, size_t len, const fcb_wire_limits *limits,
+                               Fedcb__RegisterRequest **out)
+{
+    *out = fedcb__register_request__unpack(NULL, len, data);
+    if (!*out)
+        return fcb_fail(FCB_ERR_FORMAT, "RegisterClient: not a RegisterRequest (%zu bytes)", len);
+    const Fedcb__RegisterRequest *m = *out;
+    fcb_status st = check_client(m->client_id, limits, "RegisterClient");
+    if (st == FCB_OK && m->protocol_version != FCB_PROTOCOL_VERSION)
+        st = fcb_fail(FCB_ERR_ARG, "RegisterClient from client %u: protocol version %u, the coordinator speaks %d",
+                      m->client_id, m->protocol_version, FCB_PROTOCOL_VERSION);
+    if (st == FCB_OK)
+        st = check_hash(m->config_hash, limits, "RegisterClient", m->client_id);
+    if (st != FCB_OK) {
+        fedcb__register_request__free_unpacked(*out, NULL);
+        *out = NULL;
+    }
+    return st;
+}
+
+fcb_status fcb_decode_task_request(const uint8_t *data, size_t len, const fcb_wire_limits *limits,
+                                   Fedcb__TaskRequest **out)
+{
+    *out = fedcb__task_request__unpack(NULL, len, data);
+    if (!*out)
+        return fcb_fail(FCB_ERR_FORMAT, "GetTask: not a TaskRequest (%zu bytes)", len);
+    const Fedcb__TaskRequest *m = *out;
+    fcb_status st = check_client(m->client_id, limits, "GetTask");
+    if (st == FCB_OK)
+        st = check_hash(m->config_hash, limits, "GetTask", m->client_id);
+    if (st != FCB_OK) {
+        fedcb__task_request__free_unpacked(*out, NULL);
+        *out = NULL;
+    }
+    return st;
+}
+
+static fcb_status check_update(const Fedcb__UpdateRequest *m, const fcb_wire_limits *limits)
+{
+    uint32_t c = m->client_id;
+    fcb_status st = check_client(c, limits, "SubmitUpdate");
+    if (st == FCB_OK)
+        st = check_hash(m->config_hash, limits, "SubmitUpdate", c);
+    if (st != FCB_OK)
+        return st;
+    if (m->examples > limits->max_examples)
+        return fcb_fail(FCB_ERR_ARG, "update from client %u: %llu examples exceed examples_per_round %llu", c,
+                        (unsigned long long)m->examples, (unsigned long long)limits->max_examples);
+    if (!m->metrics)
+        return fcb_fail(FCB_ERR_ARG, "update from client %u: metrics are missing", c);
+    double metrics[4] = {m->metrics->reward_sum, m->metrics->true_reward_sum, m->metrics->propensity_sum,
+                         m->metrics->loss_sum};
+    st = check_finite_doubles(metrics, 4, "metrics", c);
+    if (st != FCB_OK)
+        return st;
+    size_t expected_delta = 0, expected_stats = 0;
+    if (m->examples > 0) {
+        expected_delta = limits->linear ? 0 : limits->num_params;
+        expected_stats = limits->linear ? limits->stats_size : 0;
+    }
+    if (m->n_delta != expected_delta)
+        return fcb_fail(FCB_ERR_ARG, "update from client %u: delta has %zu values, expected %zu", c, m->n_delta,
+                        expected_delta);
+    if (m->n_stats != expected_stats)
+        return fcb_fail(FCB_ERR_ARG, "update from client %u: stats have %zu values, expected %zu", c, m->n_stats,
+                        expected_stats);
+    for (size_t i = 0; i < m->n_delta; i++)
+        if (!isfinite(m->delta[i]))
+            return fcb_fail(FCB_ERR_ARG, "update from client %u: delta[%zu] is not finite", c, i);
+    return check_finite_doubles(m->stats, m->n_stats, "stats", c);
+}
+
+fcb_status fcb_decode_update(const uint8_t *data, size_t len, const fcb_wire_limits *limits,
+                             Fedcb__UpdateRequest **out)
+{
+    *out = fedcb__update_request__unpack(NULL, len, data);
+    if (!*out)
+        return fcb_fail(FCB_ERR_FORMAT, "SubmitUpdate: not an UpdateRequest (%zu bytes)", len);
+    fcb_status st = check_update(*out, limits);
+    if (st != FCB_OK) {
+        fedcb__update_request__free_unpacked(*out, NULL);
+        *out = NULL;
+    }
+    return st;
+}
+
+fcb_status fcb_decode_status_request(const uint8_t *data, size_t len, Fedcb__StatusRequest **out)
+{
+    *out = fedcb__status_request__unpack(NULL, len, data);
+    if (!*out)
+        return fcb_fail(FCB_ERR_FORMAT, "Status: not a StatusRequest (%zu bytes)", len);
+    return FCB_OK;
+}
+
+fcb_status fcb_decode_task_reply(const uint8_t *data, size_t len, const fcb_wire_limits *limits,
+                                 Fedcb__TaskReply **out)
+{
+    *out = fedcb__task_reply__unpack(NULL, len, data);
+    if (!*out)
+        return fcb_fail(FCB_ERR_FORMAT, "GetTask: the reply is not a TaskReply (%zu bytes)", len);
+    const Fedcb__TaskReply *m = *out;
+    fcb_status st = FCB_OK;
+    if (m->n_deployed_params != 0 && m->n_deployed_params != limits->num_params)
+        st = fcb_fail(FCB_ERR_ARG, "task: deployed model has %zu parameters, expected %zu", m->n_deployed_params,
+                      limits->num_params);
+    else if (m->n_current_params != 0 && m->n_current_params != limits->num_params)
+        st = fcb_fail(FCB_ERR_ARG, "task: current model has %zu parameters, expected %zu", m->n_current_params,
+                      limits->num_params);
+    else if (m->n_deployed_stats != 0 && m->n_deployed_stats != limits->stats_size)
+        st = fcb_fail(FCB_ERR_ARG, "task: statistics have %zu values, expected %zu", m->n_deployed_stats,
+                      limits->stats_size);
+    if (st != FCB_OK) {
+        fedcb__task_reply__free_unpacked(*out, NULL);
+        *out = NULL;
+    }
+    return st;
+}
