@@ -129,7 +129,7 @@ static int command_coordinator(int argc, char **argv)
     fcb_run_result result;
     fcb_status st = fcb_coordinator_run(&config, &o, &result);
     if (st != FCB_OK) {
-        fprintf(stderr, "fedcb coordinator: %s\n", fcb_last_error());
+        fprintf(stderr, "fedcb: coordinator: %s\n", fcb_last_error());
         return 1;
     }
     printf("policy=%s rounds=%d interactions=%ld avg_reward=%.4f test_accuracy=%.4f model_sha256=%s\n",
@@ -182,7 +182,7 @@ static int command_client(int argc, char **argv)
         return rc;
     fcb_status st = fcb_net_client_run(&config, &o);
     if (st != FCB_OK) {
-        fprintf(stderr, "fedcb client %d: %s\n", o.client_id, fcb_last_error());
+        fprintf(stderr, "fedcb: %s\n", fcb_last_error());
         return 1;
     }
     return 0;
