@@ -222,13 +222,15 @@ static fcb_status run_task(net_client *nc, const Fedcb__TaskReply *t)
         fprintf(stderr, "fedcb client %d: round %u: simulated %s, no update sent\n", slot.client, t->round + 1,
                 slot.state == FCB_SLOT_DROPPED ? "dropout" : "unavailability");
         return FCB_OK;
-    case FCB_SLOT_STALE:
+    default:
+        break;
+    }
+    if (slot.straggler) {
+        /* Real time decides here: the coordinator's round timeout, not
+         * clients.round_deadline, makes the update late or not. */
         fprintf(stderr, "fedcb client %d: round %u: simulated straggler, sending after %.1f s\n", slot.client,
                 t->round + 1, nc->config->straggler_delay);
         sleep_seconds(nc->config->straggler_delay);
-        break;
-    default:
-        break;
     }
     return submit(nc, t->round, &slot);
 }

@@ -57,9 +57,10 @@ void fcb_client_task_run(const fcb_client_task_inputs *in, fcb_client_worker *w,
         snprintf(sl->error, sizeof sl->error, "%s", fcb_last_error());
         return;
     }
+    sl->straggler = u_dropout >= c->dropout && u_straggler < c->straggler_fraction;
     if (u_dropout < c->dropout)
         sl->state = FCB_SLOT_DROPPED;
-    else if (u_straggler < c->straggler_fraction && c->straggler_delay > c->round_deadline)
+    else if (sl->straggler && c->straggler_delay > c->round_deadline)
         sl->state = FCB_SLOT_STALE;
     else
         sl->state = FCB_SLOT_DONE;

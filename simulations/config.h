@@ -128,8 +128,9 @@ typedef void (*fcb_config_visit_fn)(void *user, const char *section, const char 
                                     const char *value);
 void fcb_config_visit(const fcb_config *config, fcb_config_visit_fn visit, void *user);
 
-/* Hex SHA-256 over every key that changes results (all but run.threads and
- * the [network] timing keys): processes of one networked run must agree. */
+/* Hex SHA-256 over every key that changes what a client computes (all but
+ * run.rounds, run.eval_every, run.threads, run.wall_clock and [network]):
+ * the processes of one networked run must agree on it. */
 void fcb_config_hash(const fcb_config *config, char hex[65]);
 
 #endif

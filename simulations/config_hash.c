@@ -8,7 +8,15 @@ static int excluded(const char *section, const char *key)
 {
     if (strcmp(section, "network") == 0)
         return 1;
-    return strcmp(section, "run") == 0 && (strcmp(key, "threads") == 0 || strcmp(key, "wall_clock") == 0);
+    /* The coordinator alone decides how many rounds run, when it evaluates and
+     * how it times them; none of these change what a client computes. */
+    static const char *const coordinator_only[] = {"rounds", "eval_every", "threads", "wall_clock"};
+    if (strcmp(section, "run") != 0)
+        return 0;
+    for (size_t i = 0; i < sizeof coordinator_only / sizeof coordinator_only[0]; i++)
+        if (strcmp(key, coordinator_only[i]) == 0)
+            return 1;
+    return 0;
 }
 
 static void hash_key(void *user, const char *section, const char *key, const char *value)

@@ -30,6 +30,7 @@ typedef enum {
 typedef struct {
     int client;
     fcb_slot_state state;
+    int straggler;        /* simulated: the update is sent clients.straggler_delay late */
     fcb_client_result result;
     fcb_status status;
     char error[512];
