@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds Debug with ASan and UBSan, and runs every test.
+# Installs what is missing, builds Debug with ASan and UBSan, and runs every
+# test; the networked run is also checked under valgrind with a second,
+# uninstrumented Debug build of fedcb.
 # Usage: scripts/test.sh [ctest arguments, e.g. -R test_policy]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/install-deps.sh" dataset-fashion-mnist gnuplot-nox
+"$root/scripts/install-deps.sh" dataset-fashion-mnist gnuplot-nox valgrind clang
+
+valgrind_build="$root/build-valgrind"
+cmake -S "$root" -B "$valgrind_build" -DCMAKE_BUILD_TYPE=Debug -DFEDCB_BUILD_TESTS=OFF >/dev/null
+cmake --build "$valgrind_build" -j"$(nproc)" --target fedcb
 
 build="$root/build-test"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DFEDCB_SANITIZE=ON >/dev/null
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DFEDCB_SANITIZE=ON \
+  -DFEDCB_VALGRIND_BINARY="$valgrind_build/fedcb" >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
