@@ -190,45 +190,35 @@ static int command_client(int argc, char **argv)
 
 static int command_simulate(int argc, char **argv)
 {
-    const char *config_path = NULL;
+    config_args ca = {0};
     const char *out_dir = NULL;
     int threads = 0;
-    const char *sets[256];
-    int num_sets = 0;
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i];
         int has_value = i + 1 < argc;
-        if (strcmp(arg, "--config") == 0 && has_value) {
-            config_path = argv[++i];
-        } else if (strcmp(arg, "--out") == 0 && has_value) {
+        int taken = take_config_arg(&ca, argc, argv, &i, "simulate");
+        if (taken < 0)
+            return 2;
+        if (taken)
+            continue;
+        if (strcmp(arg, "--out") == 0 && has_value) {
             out_dir = argv[++i];
         } else if (strcmp(arg, "--threads") == 0 && has_value) {
             if (!parse_positive(argv[++i], &threads))
                 return usage_error("--threads: '%s' is not a thread count in [1, 256]", argv[i]);
-        } else if (strcmp(arg, "--set") == 0 && has_value) {
-            if (num_sets == 256)
-                return usage_error("%s: too many --set options", "simulate");
-            sets[num_sets++] = argv[++i];
         } else {
             return usage_error("simulate: unknown or incomplete option '%s'", arg);
         }
     }
-    if (!config_path)
-        return usage_error("%s: --config FILE is required", "simulate");
     fcb_config config;
-    fcb_config_default(&config);
-    fcb_status st = fcb_config_load(&config, config_path);
-    for (int i = 0; st == FCB_OK && i < num_sets; i++)
-        st = fcb_config_set(&config, sets[i]);
-    if (st == FCB_OK && threads > 0)
+    int rc = load_config(&ca, "simulate", &config);
+    if (rc != 0)
+        return rc;
+    if (threads > 0)
         config.threads = threads;
-    if (st != FCB_OK) {
-        fprintf(stderr, "fedcb: %s\n", fcb_last_error());
-        return 1;
-    }
     fcb_simulate_options options = {.out_dir = out_dir, .progress = isatty(STDERR_FILENO)};
     fcb_simulate_result result;
-    st = fcb_simulate(&config, &options, &result);
+    fcb_status st = fcb_simulate(&config, &options, &result);
     if (st != FCB_OK) {
         fprintf(stderr, "fedcb: %s\n", fcb_last_error());
         return 1;

@@ -104,6 +104,42 @@ say "simulate without --config"
 expect_failure simulate
 message_has "--config"
 
+say "coordinator: --insecure off loopback is refused"
+expect_failure coordinator --config "$BASE" --listen 0.0.0.0:0 --insecure
+message_has "--insecure" "loopback" "0.0.0.0:0"
+
+say "coordinator: neither --tls-dir nor --insecure"
+expect_failure coordinator --config "$BASE" --listen 127.0.0.1:0
+message_has "--tls-dir" "--insecure"
+
+say "coordinator: a --tls-dir without the server's files"
+expect_failure coordinator --config "$BASE" --listen 127.0.0.1:0 --tls-dir "$WORK/no-such-tls"
+message_has "$WORK/no-such-tls/ca.crt"
+
+say "coordinator: a bad [network] value"
+expect_failure coordinator --config "$BASE" --listen 127.0.0.1:0 --insecure --set network.quorum=1.5
+message_has "network.quorum"
+
+say "coordinator: without --listen"
+expect_failure coordinator --config "$BASE" --insecure
+message_has "--listen"
+
+say "client: --client-id out of range"
+expect_failure client --config "$BASE" --coordinator 127.0.0.1:1 --client-id 4000 --insecure
+message_has "--client-id 4000" "clients.num_clients"
+
+say "client: --insecure with a remote coordinator"
+expect_failure client --config "$BASE" --coordinator 10.1.2.3:50051 --client-id 1 --insecure
+message_has "--insecure" "10.1.2.3:50051"
+
+say "client: a --tls-dir without its certificate"
+expect_failure client --config "$BASE" --coordinator 127.0.0.1:1 --client-id 1 --tls-dir "$WORK/no-such-tls"
+message_has "$WORK/no-such-tls/ca.crt"
+
+say "client: a non-numeric --client-id"
+expect_failure client --config "$BASE" --coordinator 127.0.0.1:1 --client-id seven --insecure
+message_has "seven"
+
 say "fedcb version exits 0 and prints the version"
 run_fedcb version version
 check_no_sanitizer_report version
