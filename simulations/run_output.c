@@ -27,7 +27,8 @@ static fcb_status make_dirs(const char *dir)
     return FCB_OK;
 }
 
-fcb_status fcb_run_output_open(fcb_run_output *out, const char *dir)
+/* Opens dir/metrics.jsonl keeping its first keep_rounds lines (0: empty). */
+static fcb_status open_metrics(fcb_run_output *out, const char *dir, int keep_rounds)
 {
     memset(out, 0, sizeof *out);
     fcb_status st = make_dirs(dir);
@@ -36,24 +37,7 @@ fcb_status fcb_run_output_open(fcb_run_output *out, const char *dir)
     snprintf(out->dir, sizeof out->dir, "%s", dir);
     char path[FCB_CONFIG_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-    out->metrics = fopen(path, "w");
-    if (!out->metrics)
-        return fcb_fail(FCB_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    return FCB_OK;
-}
-
-fcb_status fcb_run_output_resume(fcb_run_output *out, const char *dir, int keep_rounds)
-{
-    memset(out, 0, sizeof *out);
-    fcb_status st = make_dirs(dir);
-    if (st != FCB_OK)
-        return st;
-    snprintf(out->dir, sizeof out->dir, "%s", dir);
-    char path[FCB_CONFIG_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-    out->metrics = fopen(path, "r+");
-    if (!out->metrics)
-        out->metrics = fopen(path, "w+");
+    out->metrics = keep_rounds > 0 ? fopen(path, "r+") : fopen(path, "w");
     if (!out->metrics)
         return fcb_fail(FCB_ERR_IO, "cannot write %s: %s", path, strerror(errno));
     int lines = 0, ch;
@@ -67,6 +51,16 @@ fcb_status fcb_run_output_resume(fcb_run_output *out, const char *dir, int keep_
         fseek(out->metrics, keep, SEEK_SET) != 0)
         return fcb_fail(FCB_ERR_IO, "cannot truncate %s: %s", path, strerror(errno));
     return FCB_OK;
+}
+
+fcb_status fcb_run_output_open(fcb_run_output *out, const char *dir)
+{
+    return open_metrics(out, dir, 0);
+}
+
+fcb_status fcb_run_output_resume(fcb_run_output *out, const char *dir, int keep_rounds)
+{
+    return open_metrics(out, dir, keep_rounds);
 }
 
 fcb_status fcb_run_output_round(fcb_run_output *out, const json_t *round)
