@@ -110,4 +110,20 @@ done
 no_sanitizer_report "$WORK"/resume*.err
 same_run "$WORK/resume-sim" "$WORK/resume"
 say "   $(grep -o 'resuming after round [0-9]*' "$WORK/resume2-coord.err"); the finished run equals simulate"
+say "4. SIGTERM and SIGINT shut down cleanly"
+start_coordinator term-coord --config "$CONFIG" --insecure --state-dir "$WORK/term-state"
+coord=$COORD_PID
+start_client term-client 0 --config "$CONFIG" --coordinator "127.0.0.1:$PORT" --insecure
+client=$CLIENT_PID
+sleep 2
+kill -INT "$client"
+wait_exit "$client" 60 term-client
+[[ $EXIT_STATUS -eq 1 ]] || die "client after SIGINT exited with $EXIT_STATUS, expected 1"
+grep -q "interrupted" "$WORK/term-client.err" || die "client after SIGINT: $(tail -1 "$WORK/term-client.err")"
+kill -TERM "$coord"
+wait_exit "$coord" 60 term-coord
+[[ $EXIT_STATUS -eq 1 ]] || die "coordinator after SIGTERM exited with $EXIT_STATUS, expected 1"
+grep -q "interrupted after round 0" "$WORK/term-coord.err" || die "coordinator after SIGTERM: $(tail -1 "$WORK/term-coord.err")"
+no_sanitizer_report "$WORK"/term-*.err
+say "   $(tail -1 "$WORK/term-coord.err")"
 say "PASS"
