@@ -1,16 +1,34 @@
 #include "wire_check.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+
+/* The start of a hash as it may appear in a log line: hex digits only, so a
+ * client cannot write a line of its own into the coordinator's log. */
+static void printable_hash(const char *hash, char out[24])
+{
+    if (!hash || !*hash) {
+        snprintf(out, 24, "(none)");
+        return;
+    }
+    size_t n = strspn(hash, "0123456789abcdef");
+    if (hash[n] != '\0' || n > 64)
+        snprintf(out, 24, "(not a digest)");
+    else
+        snprintf(out, 24, "%.16s...", hash);
+}
 
 static fcb_status check_hash(const char *hash, const fcb_wire_limits *limits, const char *what, uint32_t client)
 {
-    if (!hash || strcmp(hash, limits->config_hash) != 0)
-        return fcb_fail(FCB_ERR_ARG,
-                        "%s from client %u: config hash %.16s... differs from the coordinator's %.16s... "
-                        "(every process must use the same config)",
-                        what, client, hash && *hash ? hash : "(none)", limits->config_hash);
-    return FCB_OK;
+    if (hash && strcmp(hash, limits->config_hash) == 0)
+        return FCB_OK;
+    char shown[24];
+    printable_hash(hash, shown);
+    return fcb_fail(FCB_ERR_ARG,
+                    "%s from client %u: config hash %s differs from the coordinator's %.16s... "
+                    "(every process must use the same config)",
+                    what, client, shown, limits->config_hash);
 }
 
 static fcb_status check_client(uint32_t client, const fcb_wire_limits *limits, const char *what)
@@ -83,6 +101,18 @@ static fcb_status check_update(const Fedcb__UpdateRequest *m, const fcb_wire_lim
     st = check_finite_doubles(metrics, 4, "metrics", c);
     if (st != FCB_OK)
         return st;
+    /* Rewards and propensities lie in [0, 1] per example. */
+    double most = (double)m->examples * (1.0 + 1e-6);
+    static const char *const names[3] = {"reward_sum", "true_reward_sum", "propensity_sum"};
+    for (int i = 0; i < 3; i++)
+        if (metrics[i] < 0.0 || metrics[i] > most)
+            return fcb_fail(FCB_ERR_ARG, "update from client %u: metrics.%s = %g is outside [0, %llu examples]", c,
+                            names[i], metrics[i], (unsigned long long)m->examples);
+    if (metrics[3] < 0.0)
+        return fcb_fail(FCB_ERR_ARG, "update from client %u: metrics.loss_sum = %g is negative", c, metrics[3]);
+    if (m->metrics->steps > 100000000u)
+        return fcb_fail(FCB_ERR_ARG, "update from client %u: metrics.steps = %u is out of range", c,
+                        m->metrics->steps);
     size_t expected_delta = 0, expected_stats = 0;
     if (m->examples > 0) {
         expected_delta = limits->linear ? 0 : limits->num_params;
@@ -139,6 +169,17 @@ fcb_status fcb_decode_task_reply(const uint8_t *data, size_t len, const fcb_wire
     else if (m->n_deployed_stats != 0 && m->n_deployed_stats != limits->stats_size)
         st = fcb_fail(FCB_ERR_ARG, "task: statistics have %zu values, expected %zu", m->n_deployed_stats,
                       limits->stats_size);
+    else if (m->kind == FEDCB__TASK_REPLY__KIND__TRAIN && (!m->config_hash || strcmp(m->config_hash, limits->config_hash) != 0))
+        st = fcb_fail(FCB_ERR_ARG, "task: the coordinator runs another config (hash differs)");
+    for (size_t i = 0; st == FCB_OK && i < m->n_deployed_params; i++)
+        if (!isfinite(m->deployed_params[i]))
+            st = fcb_fail(FCB_ERR_ARG, "task: deployed_params[%zu] is not finite", i);
+    for (size_t i = 0; st == FCB_OK && i < m->n_current_params; i++)
+        if (!isfinite(m->current_params[i]))
+            st = fcb_fail(FCB_ERR_ARG, "task: current_params[%zu] is not finite", i);
+    for (size_t i = 0; st == FCB_OK && i < m->n_deployed_stats; i++)
+        if (!isfinite(m->deployed_stats[i]))
+            st = fcb_fail(FCB_ERR_ARG, "task: deployed_stats[%zu] is not finite", i);
     if (st != FCB_OK) {
         fedcb__task_reply__free_unpacked(*out, NULL);
         *out = NULL;

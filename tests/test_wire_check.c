@@ -352,6 +352,9 @@ static void test_update_without_data_decodes(void **state)
         u.m.examples = 0;
         u.m.n_delta = 0;
         u.m.n_stats = 0;
+        u.metrics.reward_sum = 0.0;
+        u.metrics.true_reward_sum = 0.0;
+        u.metrics.propensity_sum = 0.0;
         ProtobufCMessage *out;
         assert_int_equal(decode_update_msg(&u, both[i], &out), FCB_OK);
         assert_non_null(out);
@@ -738,21 +741,30 @@ static void test_update_non_finite_delta_and_stats(void **state)
     assert_update_rejected(&u, &LINEAR_LIMITS, "stats[8] is not finite");
 }
 
+/* An update with examples 0 carries no arrays (and no rewards). */
+static void no_examples(update_msg *u)
+{
+    u->m.examples = 0;
+    u->metrics.reward_sum = 0.0;
+    u->metrics.true_reward_sum = 0.0;
+    u->metrics.propensity_sum = 0.0;
+}
+
 static void test_update_without_examples_carries_no_arrays(void **state)
 {
     (void)state;
     update_msg u;
     update_init(&u, &SCORE_LIMITS);
-    u.m.examples = 0;
+    no_examples(&u);
     assert_update_rejected(&u, &SCORE_LIMITS, "delta has 6 values, expected 0");
 
     update_init(&u, &SCORE_LIMITS);
-    u.m.examples = 0;
+    no_examples(&u);
     u.m.n_delta = 1;
     assert_update_rejected(&u, &SCORE_LIMITS, "delta has 1 values, expected 0");
 
     update_init(&u, &LINEAR_LIMITS);
-    u.m.examples = 0;
+    no_examples(&u);
     assert_update_rejected(&u, &LINEAR_LIMITS, "stats have 9 values, expected 0");
 }
 
@@ -831,9 +843,31 @@ static void test_task_reply_array_lengths(void **state)
     free(p.data);
 }
 
+/* Sums that no round of examples can produce, and a hash that would write a
+ * line of its own into the coordinator's log. */
+static void test_update_metrics_out_of_range_and_hash_text(void **state)
+{
+    (void)state;
+    update_msg u;
+    update_init(&u, &SCORE_LIMITS);
+    u.metrics.reward_sum = (double)u.m.examples + 1.0;
+    assert_update_rejected(&u, &SCORE_LIMITS, "metrics.reward_sum");
+    update_init(&u, &SCORE_LIMITS);
+    u.metrics.propensity_sum = -1.0;
+    assert_update_rejected(&u, &SCORE_LIMITS, "metrics.propensity_sum");
+    update_init(&u, &SCORE_LIMITS);
+    u.metrics.loss_sum = -0.5;
+    assert_update_rejected(&u, &SCORE_LIMITS, "metrics.loss_sum");
+    update_init(&u, &SCORE_LIMITS);
+    u.m.config_hash = "3\nfedcb coordinator: forged line";
+    assert_update_rejected(&u, &SCORE_LIMITS, "config hash (not a digest)");
+    assert_null(strchr(fcb_last_error(), '\n'));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_update_metrics_out_of_range_and_hash_text),
         cmocka_unit_test(test_valid_register_decodes),
         cmocka_unit_test(test_valid_task_request_decodes),
         cmocka_unit_test(test_valid_score_update_decodes),

@@ -22,6 +22,7 @@ static void check_failure(fcb_status st, const void *out)
     require(st == FCB_ERR_FORMAT || st == FCB_ERR_ARG);
     require(out == NULL);
     require(fcb_last_error()[0] != '\0');
+    require(strchr(fcb_last_error(), '\n') == NULL); /* one log line, whatever the input */
 }
 
 static int all_finite_floats(const float *v, size_t n)
