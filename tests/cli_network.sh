@@ -1,9 +1,9 @@
 # A coordinator and 8 client processes over mutual TLS on 127.0.0.1 give the
 # same metrics.jsonl and model_sha256 as `fedcb simulate` with the same
 # config, for a score-based policy, an MLP with a deployment delay and an
-# adaptive server optimiser, and LinUCB. Clients with a certificate from
-# another CA, or whose certificate names another client id, are refused and
-# the run is unaffected.
+# adaptive server optimiser, and LinUCB. A TLS client without a certificate,
+# a client with a certificate from another CA, and one whose certificate
+# names another client id are refused, and the run is unaffected.
 source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 cli_init "$@"
 source "$(dirname "${BASH_SOURCE[0]}")/net_common.sh"
@@ -41,15 +41,21 @@ check_variant() {
         start_client "$name-wrong-id" 3 --config "$CONFIG" "$@" --coordinator "127.0.0.1:$PORT" \
             --tls-dir "$WORK/wrong-id" --give-up 3
         local wrong=$CLIENT_PID
+        # No client certificate at all: a TLS client that offers none.
+        timeout 20 openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$WORK/tls/ca.crt" -alpn h2 \
+            </dev/null >"$WORK/$name-no-cert.out" 2>&1 || true
         wait_exit "$other" 120 "$name-other-ca"
         [[ $EXIT_STATUS -eq 1 ]] || die "a client with another CA's certificate exited with $EXIT_STATUS"
         grep -q "unreachable" "$WORK/$name-other-ca.err" || die "other-CA client: no 'unreachable' message"
-        grep -q -i "handshake\|certificate verify failed" "$WORK/$name-coord.err" ||
-            die "the coordinator did not log the refused handshake"
+        grep -q "certificate verify failed" "$WORK/$name-coord.err" ||
+            die "the coordinator did not log the other CA's refused handshake"
+        grep -q "did not return a certificate" "$WORK/$name-coord.err" ||
+            die "the coordinator did not log the refused client without a certificate"
         wait_exit "$wrong" 120 "$name-wrong-id"
         [[ $EXIT_STATUS -eq 1 ]] || die "a client with client 5's certificate claiming id 3 exited with $EXIT_STATUS"
         grep -q "does not name client 3" "$WORK/$name-wrong-id.err" ||
             die "wrong-id client: $(tail -1 "$WORK/$name-wrong-id.err")"
+        say "refused: no certificate ($(grep -m1 -o 'peer did not return a certificate' "$WORK/$name-coord.err"))"
         say "refused: other CA ($(tail -1 "$WORK/$name-other-ca.err" | cut -c1-80)...)"
         say "refused: wrong id ($(tail -1 "$WORK/$name-wrong-id.err"))"
     fi
