@@ -54,6 +54,7 @@ typedef struct {
     int attempt;
     double round_started;
     double done_at;
+    double last_waiting_note;
     fcb_rpc_payload *task_payload[2][2]; /* [with deployed][with current] for the open round */
     fcb_status fatal;           /* first failure inside a handler that must stop the run */
 } coordinator;
@@ -430,8 +431,8 @@ static fcb_status close_round(coordinator *co)
         return open_round(co);
     }
     fcb_round_totals totals;
-    fcb_status st = fcb_round_finish(f, &co->tally, co->options->out_dir ? &co->out : NULL,
-                                     fcb_wall_seconds() - co->round_started, &totals);
+    fcb_status st = fcb_round_finish(f, &co->tally, co->options->out_dir ? &co->out : NULL, co->round_started,
+                                     &totals);
     if (st == FCB_OK && co->options->state_dir)
         st = fcb_checkpoint_save(co->options->state_dir, co->config_hash, f, &co->tally);
     if (st != FCB_OK)
@@ -459,6 +460,13 @@ static fcb_status step(coordinator *co)
             answer_waiting(co, c, 1);
     if (co->phase == PHASE_WAITING_FOR_CLIENTS && co->registered >= min_clients(co->config))
         return open_round(co);
+    if (co->phase == PHASE_WAITING_FOR_CLIENTS && now - co->last_waiting_note >= 30.0) {
+        /* It waits as long as it takes; say so now and then. */
+        if (co->last_waiting_note > 0.0)
+            fprintf(stderr, "fedcb coordinator: still waiting: %d of %d clients registered (network.min_clients)\n",
+                    co->registered, min_clients(co->config));
+        co->last_waiting_note = now;
+    }
     if (co->phase == PHASE_ROUND_OPEN &&
         (co->arrived == co->fed.num_slots || now - co->round_started >= co->config->round_timeout))
         return close_round(co);

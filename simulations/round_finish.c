@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "wall_time.h"
+
 void fcb_run_tally_init(fcb_run_tally *tally)
 {
     memset(tally, 0, sizeof *tally);
@@ -34,7 +36,7 @@ static json_t *round_json(int round, const fcb_round_totals *t, double avg_rewar
     return j;
 }
 
-fcb_status fcb_round_finish(fcb_federation *f, fcb_run_tally *tally, fcb_run_output *out, double seconds,
+fcb_status fcb_round_finish(fcb_federation *f, fcb_run_tally *tally, fcb_run_output *out, double round_start,
                             fcb_round_totals *t)
 {
     const fcb_config *c = f->config;
@@ -53,7 +55,8 @@ fcb_status fcb_round_finish(fcb_federation *f, fcb_run_tally *tally, fcb_run_out
     double avg_reward = tally->interactions ? tally->reward_total / tally->interactions : 0.0;
     if (!out)
         return FCB_OK;
-    json_t *line = round_json(f->round, t, avg_reward, c->wall_clock ? seconds : 0.0);
+    double seconds = c->wall_clock ? fcb_wall_seconds() - round_start : 0.0;
+    json_t *line = round_json(f->round, t, avg_reward, seconds);
     if (eval_round) {
         json_object_set_new(line, "test_accuracy", json_real(tally->accuracy));
         json_object_set_new(line, "test_reward", json_real(tally->test_reward));

@@ -37,9 +37,10 @@ typedef struct {
 void fcb_run_tally_init(fcb_run_tally *tally);
 
 /* Aggregates the federation's slots for its current round, deploys and
- * evaluates when due, and writes the metrics line (out may be NULL).
- * seconds is the round's wall time (0 when run.wall_clock is off). */
-fcb_status fcb_round_finish(fcb_federation *f, fcb_run_tally *tally, fcb_run_output *out, double seconds,
+ * evaluates when due, and writes the metrics line (out may be NULL), whose
+ * "seconds" run from round_start (fcb_wall_seconds) to now, evaluation
+ * included (0 when run.wall_clock is off). */
+fcb_status fcb_round_finish(fcb_federation *f, fcb_run_tally *tally, fcb_run_output *out, double round_start,
                             fcb_round_totals *totals);
 
 fcb_status fcb_run_result_fill(const fcb_federation *f, const fcb_run_tally *tally, double seconds,

@@ -132,8 +132,7 @@ static fcb_status run_rounds(simulation *sim, const fcb_simulate_options *option
             return fcb_fail_context(st, "round %d", round + 1);
         run_clients(sim);
         fcb_round_totals totals;
-        st = fcb_round_finish(&sim->fed, tally, options->out_dir ? out : NULL, fcb_wall_seconds() - round_start,
-                              &totals);
+        st = fcb_round_finish(&sim->fed, tally, options->out_dir ? out : NULL, round_start, &totals);
         if (st != FCB_OK)
             return st;
         share_deployed_posterior(sim);
@@ -152,12 +151,12 @@ fcb_status fcb_simulate(const fcb_config *config, const fcb_simulate_options *op
     /* Parallelism comes from the client pool; one BLAS thread per worker
      * keeps every product's summation order fixed. */
     openblas_set_num_threads(1);
-    double start = fcb_wall_seconds();
     simulation sim;
     fcb_run_output out = {0};
     fcb_run_tally tally;
     fcb_run_tally_init(&tally);
     st = init_simulation(&sim, config);
+    double start = fcb_wall_seconds(); /* the rounds' time: data loading and pretraining excluded */
     if (st == FCB_OK && options->out_dir)
         st = fcb_run_output_open(&out, options->out_dir);
     if (st == FCB_OK)
