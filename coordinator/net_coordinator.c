@@ -296,8 +296,10 @@ static fcb_status accept_update(coordinator *co, int s, const Fedcb__UpdateReque
     }
     if (f->linear) {
         fcb_status st = fcb_linstats_from_flat(&f->slot_stats[s], m->stats, m->n_stats);
-        if (st != FCB_OK)
+        if (st != FCB_OK) {
+            sl->state = FCB_SLOT_REJECTED;
             return st;
+        }
     } else {
         fcb_status st = fcb_update_check(m->delta, m->n_delta, f->num_params, (double)m->examples,
                                          co->config->update_norm_bound, sl->client);
