@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_run.h"
 #include "config.h"
 #include "net_client.h"
 #include "net_coordinator.h"
@@ -24,6 +25,9 @@ static const char USAGE[] =
     "  client   --config FILE --coordinator HOST:PORT --client-id N (--tls-dir DIR | --insecure)\n"
     "           [--set section.key=value]... [--give-up SECONDS]\n"
     "           one client process: pulls tasks, runs the client step, submits updates\n"
+    "  bench    --suite FILE [--seeds N] [--out DIR] [--jobs N]\n"
+    "           a grid of scenarios x policies x seeds (bench/suites/*.ini), in parallel and\n"
+    "           resumable; writes DIR/results.csv and DIR/report.md (default DIR: out/bench)\n"
     "  version  print the version\n"
     "  help     this text\n"
     "\n"
@@ -188,6 +192,51 @@ static int command_client(int argc, char **argv)
     return 0;
 }
 
+static int command_bench(int argc, char **argv)
+{
+    const char *suite_path = NULL;
+    fcb_bench_options o = {.out_dir = "out/bench", .progress = isatty(STDERR_FILENO)};
+    for (int i = 2; i < argc; i++) {
+        const char *arg = argv[i];
+        int has_value = i + 1 < argc;
+        if (strcmp(arg, "--suite") == 0 && has_value) {
+            suite_path = argv[++i];
+        } else if (strcmp(arg, "--out") == 0 && has_value) {
+            o.out_dir = argv[++i];
+        } else if (strcmp(arg, "--seeds") == 0 && has_value) {
+            char *end = NULL;
+            long n = strtol(argv[++i], &end, 10);
+            if (end == argv[i] || *end != '\0' || n < 1 || n > 1000)
+                return usage_error("bench: --seeds '%s' is not a count in [1, 1000]", argv[i]);
+            o.seeds = (int)n;
+        } else if (strcmp(arg, "--jobs") == 0 && has_value) {
+            if (!parse_positive(argv[++i], &o.jobs))
+                return usage_error("bench: --jobs '%s' is not a count in [1, 256]", argv[i]);
+        } else {
+            return usage_error("bench: unknown or incomplete option '%s'", arg);
+        }
+    }
+    if (!suite_path)
+        return usage_error("%s: --suite FILE is required", "bench");
+    fcb_suite *suite = malloc(sizeof *suite);
+    if (!suite) {
+        fprintf(stderr, "fedcb: out of memory\n");
+        return 1;
+    }
+    fcb_bench_result result;
+    fcb_status st = fcb_suite_load(suite, suite_path);
+    if (st == FCB_OK)
+        st = fcb_bench_run(suite, &o, &result);
+    free(suite);
+    if (st != FCB_OK) {
+        fprintf(stderr, "fedcb: %s\n", fcb_last_error());
+        return 1;
+    }
+    printf("cells=%d skipped=%d results=%s/results.csv report=%s/report.md\n", result.cells, result.skipped,
+           o.out_dir, o.out_dir);
+    return 0;
+}
+
 static int command_simulate(int argc, char **argv)
 {
     config_args ca = {0};
@@ -247,6 +296,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "simulate") == 0)
         return command_simulate(argc, argv);
+    if (strcmp(command, "bench") == 0)
+        return command_bench(argc, argv);
     if (strcmp(command, "coordinator") == 0)
         return command_coordinator(argc, argv);
     if (strcmp(command, "client") == 0)

@@ -1,0 +1,28 @@
+#ifndef FEDCB_BENCH_RUN_H
+#define FEDCB_BENCH_RUN_H
+
+#include "bench_suite.h"
+
+/* `fedcb bench`: runs every cell of a suite (scenario x policy x seed) on a
+ * pool of worker threads, each cell a one-thread `fedcb simulate` into
+ * OUT/cells/SCENARIO/POLICY/seed-N. A cell whose summary.json exists is
+ * skipped, so a rerun resumes. Then writes OUT/results.csv (one row per cell)
+ * and OUT/report.md (per scenario: mean and 95 % t-interval of online reward
+ * and final accuracy per policy, the gap to the ceiling, the wall time, the
+ * best policy marked). */
+
+typedef struct {
+    const char *out_dir;
+    int seeds;      /* 0: the suite's */
+    int jobs;       /* worker threads; 0: the number of cores */
+    int progress;   /* 1: one progress bar on stderr */
+} fcb_bench_options;
+
+typedef struct {
+    int cells;
+    int skipped;    /* already done by an earlier run */
+} fcb_bench_result;
+
+fcb_status fcb_bench_run(const fcb_suite *suite, const fcb_bench_options *options, fcb_bench_result *result);
+
+#endif

@@ -1,0 +1,57 @@
+# fedcb bench on tests/suites/tiny.ini: every cell equals a direct
+# `fedcb simulate` of its config; results do not depend on --jobs; a rerun
+# skips finished cells and reproduces the report; a lost cell is rerun;
+# bad suites give one line naming file, line and key.
+source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
+cli_init "$@"
+SUITE=$SOURCE_DIR/tests/suites/tiny.ini
+CONFIGS=$(cd "$CONFIGS" && pwd)
+
+run_fedcb bench2 bench --suite "$SUITE" --out "$WORK/b2" --jobs 2
+check_no_sanitizer_report bench
+[[ $RC -eq 0 ]] || { cat "$RUN_ERR" >&2; die "fedcb bench --jobs 2 exited with $RC"; }
+grep -q '^cells=18 skipped=0 ' "$RUN_OUT" || die "first run: $(cat "$RUN_OUT")"
+[[ $(wc -l <"$WORK/b2/results.csv") -eq 19 ]] || die "results.csv should have a header and 18 rows"
+grep -q '(best)' "$WORK/b2/report.md" || die "report.md marks no best policy"
+[[ $(grep -c '^## ' "$WORK/b2/report.md") -eq 2 ]] || die "report.md should have one section per scenario"
+
+say "a cell equals fedcb simulate of its config"
+simulate_ok "$WORK/direct" --config "$CONFIGS/tiny_softmax.ini" --set drift.kind=permutation --set drift.start=4 \
+    --set policy.kind=softmax --set policy.temperature=0.05 --set run.seed=2 --set run.threads=1
+[[ $(summary_sha "$WORK/direct") == "$(summary_sha "$WORK/b2/cells/drift/softmax/seed-2")" ]] ||
+    die "cell drift/softmax/seed-2 differs from fedcb simulate"
+
+say "--jobs 1 gives the same results"
+run_fedcb bench1 bench --suite "$SUITE" --out "$WORK/b1" --jobs 1
+[[ $RC -eq 0 ]] || die "fedcb bench --jobs 1 exited with $RC"
+cmp -s <(cut -d, -f1-5 "$WORK/b1/results.csv") <(cut -d, -f1-5 "$WORK/b2/results.csv") ||
+    die "results.csv differs between --jobs 1 and --jobs 2"
+
+say "a rerun skips every cell and reproduces the report"
+cp "$WORK/b2/report.md" "$WORK/report.first"
+run_fedcb bench3 bench --suite "$SUITE" --out "$WORK/b2"
+grep -q '^cells=18 skipped=18 ' "$RUN_OUT" || die "rerun: $(cat "$RUN_OUT")"
+cmp -s "$WORK/report.first" "$WORK/b2/report.md" || die "the rerun's report differs"
+
+say "a lost cell is run again"
+rm "$WORK/b2/cells/linear/greedy/seed-3/summary.json"
+run_fedcb bench4 bench --suite "$SUITE" --out "$WORK/b2"
+grep -q '^cells=18 skipped=17 ' "$RUN_OUT" || die "resume: $(cat "$RUN_OUT")"
+cmp -s <(cut -d, -f1-5 "$WORK/b1/results.csv") <(cut -d, -f1-5 "$WORK/b2/results.csv") ||
+    die "the rerun cell gives another result"
+
+say "bad suites"
+printf '[suite]\nseeds = 2\n[scenario a]\nconfig = %s\ntemperature = 3\n' "$CONFIGS/tiny_softmax.ini" >"$WORK/bad1.ini"
+expect_failure bench --suite "$WORK/bad1.ini" --out "$WORK/bad"
+message_has "bad1.ini:5" "temperature"
+printf '[scenario a]\nconfig = %s\n[policy p]\nset = policy.kind=telepathy\n' "$CONFIGS/tiny_softmax.ini" >"$WORK/bad2.ini"
+expect_failure bench --suite "$WORK/bad2.ini" --out "$WORK/bad"
+message_has "cell a / p" "telepathy"
+printf '[policy p]\nset = policy.kind=greedy\n' >"$WORK/bad3.ini"
+expect_failure bench --suite "$WORK/bad3.ini" --out "$WORK/bad"
+message_has "[scenario NAME]"
+expect_failure bench --suite "$WORK/no-such-suite.ini"
+message_has "no-such-suite.ini"
+expect_failure bench --suite "$SUITE" --seeds 0
+message_has "--seeds"
+say "all bench checks passed"
