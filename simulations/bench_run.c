@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench_plot.h"
 #include "simulate.h"
 #include "wall_time.h"
 
@@ -107,15 +108,6 @@ static void *worker(void *arg)
     }
 }
 
-/* 97.5 % quantile of Student's t with df degrees of freedom. */
-static double t_quantile(int df)
-{
-    static const double table[30] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                                     2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-                                     2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
-    return df >= 1 && df <= 30 ? table[df - 1] : 1.96;
-}
-
 typedef struct {
     double mean, half; /* mean and half-width of the 95 % interval (0 with one seed) */
 } summary_stat;
@@ -128,7 +120,7 @@ static summary_stat stat_of(const double *v, int n)
     m /= n;
     for (int i = 0; i < n; i++)
         ss += (v[i] - m) * (v[i] - m);
-    summary_stat s = {m, n > 1 ? t_quantile(n - 1) * sqrt(ss / (n - 1) / n) : 0.0};
+    summary_stat s = {m, n > 1 ? fcb_t_quantile_975(n - 1) * sqrt(ss / (n - 1) / n) : 0.0};
     return s;
 }
 
@@ -193,7 +185,7 @@ static void report_scenario(const grid *g, int s, int seeds, FILE *f)
             suite->policies[best].name);
 }
 
-static fcb_status write_report(const grid *g, int seeds)
+static fcb_status write_report(const grid *g, int seeds, int drawn)
 {
     char path[FCB_CONFIG_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/report.md", g->options->out_dir);
@@ -204,8 +196,15 @@ static fcb_status write_report(const grid *g, int seeds)
     fprintf(f, "%d scenarios x %d policies x %d seeds. Each value is the mean over seeds ± the half-width of its "
                "95 %% t-interval. Per-cell results: results.csv.\n\n",
             g->suite->num_scenarios, g->suite->num_policies, seeds);
-    for (int s = 0; s < g->suite->num_scenarios; s++)
+    for (int s = 0; s < g->suite->num_scenarios; s++) {
         report_scenario(g, s, seeds, f);
+        const char *name = g->suite->scenarios[s].name;
+        if (drawn)
+            fprintf(f, "![%s: reward per round](plots/%s-reward.png)\n![%s: final accuracy](plots/%s-accuracy.png)\n\n",
+                    name, name, name, name);
+    }
+    if (!drawn)
+        fprintf(f, "gnuplot is not installed: the plot data is in plots/*.dat, the plots were not drawn.\n");
     if (fclose(f) != 0)
         return fcb_fail(FCB_ERR_IO, "cannot write %s", path);
     return FCB_OK;
@@ -261,8 +260,11 @@ fcb_status fcb_bench_run(const fcb_suite *suite, const fcb_bench_options *o, fcb
     result->cells = g.num_cells;
     if (st == FCB_OK)
         st = write_csv(&g);
+    int drawn = 0;
     if (st == FCB_OK)
-        st = write_report(&g, seeds);
+        st = fcb_bench_plot(suite, o->out_dir, seeds, &drawn);
+    if (st == FCB_OK)
+        st = write_report(&g, seeds, drawn);
     free(g.cells);
     return st;
 }

@@ -14,6 +14,12 @@ grep -q '^cells=18 skipped=0 ' "$RUN_OUT" || die "first run: $(cat "$RUN_OUT")"
 [[ $(wc -l <"$WORK/b2/results.csv") -eq 19 ]] || die "results.csv should have a header and 18 rows"
 grep -q '(best)' "$WORK/b2/report.md" || die "report.md marks no best policy"
 [[ $(grep -c '^## ' "$WORK/b2/report.md") -eq 2 ]] || die "report.md should have one section per scenario"
+for plot in linear-reward linear-accuracy drift-reward drift-accuracy; do
+    [[ $(head -c 4 "$WORK/b2/plots/$plot.png" | od -An -c | tr -d ' ') == 211PNG ]] || die "plots/$plot.png is not a PNG"
+    grep -q "(plots/$plot.png)" "$WORK/b2/report.md" || die "report.md does not link plots/$plot.png"
+done
+# 3 policies x (7 rounds + 1 comment line) in the reward data of a scenario.
+[[ $(grep -c '^[0-9]' "$WORK/b2/plots/linear-reward.dat") -eq 21 ]] || die "linear-reward.dat should hold 3 x 7 rounds"
 
 say "a cell equals fedcb simulate of its config"
 simulate_ok "$WORK/direct" --config "$CONFIGS/tiny_softmax.ini" --set drift.kind=permutation --set drift.start=4 \
