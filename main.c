@@ -25,9 +25,10 @@ static const char USAGE[] =
     "  client   --config FILE --coordinator HOST:PORT --client-id N (--tls-dir DIR | --insecure)\n"
     "           [--set section.key=value]... [--give-up SECONDS]\n"
     "           one client process: pulls tasks, runs the client step, submits updates\n"
-    "  bench    --suite FILE [--seeds N] [--out DIR] [--jobs N]\n"
+    "  bench    --suite FILE [--seeds N] [--out DIR] [--jobs N] [--check]\n"
     "           a grid of scenarios x policies x seeds (bench/suites/*.ini), in parallel and\n"
-    "           resumable; writes DIR/results.csv and DIR/report.md (default DIR: out/bench)\n"
+    "           resumable; writes DIR/results.csv, DIR/report.md and DIR/plots (default DIR:\n"
+    "           out/bench); --check only loads every config of the grid\n"
     "  version  print the version\n"
     "  help     this text\n"
     "\n"
@@ -195,6 +196,7 @@ static int command_client(int argc, char **argv)
 static int command_bench(int argc, char **argv)
 {
     const char *suite_path = NULL;
+    int check_only = 0;
     fcb_bench_options o = {.out_dir = "out/bench", .progress = isatty(STDERR_FILENO)};
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i];
@@ -209,6 +211,8 @@ static int command_bench(int argc, char **argv)
             if (end == argv[i] || *end != '\0' || n < 1 || n > 1000)
                 return usage_error("bench: --seeds '%s' is not a count in [1, 1000]", argv[i]);
             o.seeds = (int)n;
+        } else if (strcmp(arg, "--check") == 0) {
+            check_only = 1;
         } else if (strcmp(arg, "--jobs") == 0 && has_value) {
             if (!parse_positive(argv[++i], &o.jobs))
                 return usage_error("bench: --jobs '%s' is not a count in [1, 256]", argv[i]);
@@ -225,6 +229,16 @@ static int command_bench(int argc, char **argv)
     }
     fcb_bench_result result;
     fcb_status st = fcb_suite_load(suite, suite_path);
+    if (st == FCB_OK && check_only) {
+        st = fcb_bench_check(suite);
+        if (st == FCB_OK)
+            printf("suite %s: %d scenarios x %d policies x %d seeds: every config loads\n", suite_path,
+                   suite->num_scenarios, suite->num_policies, o.seeds > 0 ? o.seeds : suite->seeds);
+        free(suite);
+        if (st != FCB_OK)
+            fprintf(stderr, "fedcb: %s\n", fcb_last_error());
+        return st == FCB_OK ? 0 : 1;
+    }
     if (st == FCB_OK)
         st = fcb_bench_run(suite, &o, &result);
     free(suite);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench_plot.h"
+#include "federation.h"
 #include "simulate.h"
 #include "wall_time.h"
 
@@ -210,20 +211,31 @@ static fcb_status write_report(const grid *g, int seeds, int drawn)
     return FCB_OK;
 }
 
+fcb_status fcb_bench_check(const fcb_suite *suite)
+{
+    for (int sc = 0; sc < suite->num_scenarios; sc++)
+        for (int p = 0; p < suite->num_policies; p++) {
+            fcb_config config;
+            fcb_client_setup setup;
+            fcb_model model = {0};
+            fcb_status st = fcb_suite_cell_config(suite, sc, p, 1, &config);
+            if (st == FCB_OK)
+                st = fcb_client_setup_from_config(&config, &model, &setup);
+            if (st != FCB_OK)
+                return fcb_fail_context(st, "%s / %s", suite->scenarios[sc].name, suite->policies[p].name);
+        }
+    return FCB_OK;
+}
+
 fcb_status fcb_bench_run(const fcb_suite *suite, const fcb_bench_options *o, fcb_bench_result *result)
 {
     memset(result, 0, sizeof *result);
     int seeds = o->seeds > 0 ? o->seeds : suite->seeds;
     if (seeds > 1000)
         return fcb_fail(FCB_ERR_ARG, "--seeds %d: at most 1000", seeds);
-    /* Every scenario x policy config must load before any cell runs. */
-    for (int sc = 0; sc < suite->num_scenarios; sc++)
-        for (int p = 0; p < suite->num_policies; p++) {
-            fcb_config config;
-            fcb_status st = fcb_suite_cell_config(suite, sc, p, 1, &config);
-            if (st != FCB_OK)
-                return st;
-        }
+    fcb_status checked = fcb_bench_check(suite);
+    if (checked != FCB_OK)
+        return checked;
     grid g = {.suite = suite, .options = o, .started = fcb_wall_seconds()};
     g.num_cells = suite->num_scenarios * suite->num_policies * seeds;
     g.cells = calloc((size_t)g.num_cells, sizeof(cell));

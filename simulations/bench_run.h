@@ -23,6 +23,10 @@ typedef struct {
     int skipped;    /* already done by an earlier run */
 } fcb_bench_result;
 
+/* Loads every scenario x policy config and checks its policy, loss and
+ * optimiser settings, without running anything. */
+fcb_status fcb_bench_check(const fcb_suite *suite);
+
 fcb_status fcb_bench_run(const fcb_suite *suite, const fcb_bench_options *options, fcb_bench_result *result);
 
 #endif

@@ -60,4 +60,10 @@ expect_failure bench --suite "$WORK/no-such-suite.ini"
 message_has "no-such-suite.ini"
 expect_failure bench --suite "$SUITE" --seeds 0
 message_has "--seeds"
+say "the shipped suites load"
+for suite in "$SOURCE_DIR"/bench/suites/*.ini; do
+    run_fedcb check bench --suite "$suite" --check
+    [[ $RC -eq 0 ]] || die "$suite: $(cat "$RUN_ERR")"
+    grep -q "every config loads" "$RUN_OUT" || die "$suite: $(cat "$RUN_OUT")"
+done
 say "all bench checks passed"
