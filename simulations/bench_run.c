@@ -222,7 +222,8 @@ fcb_status fcb_bench_check(const fcb_suite *suite)
             if (st == FCB_OK)
                 st = fcb_client_setup_from_config(&config, &model, &setup);
             if (st != FCB_OK)
-                return fcb_fail_context(st, "%s / %s", suite->scenarios[sc].name, suite->policies[p].name);
+                return fcb_fail_context(st, "%s: [scenario %s] with [policy %s]", suite->path,
+                                        suite->scenarios[sc].name, suite->policies[p].name);
         }
     return FCB_OK;
 }
