@@ -47,7 +47,7 @@ static double final_accuracy(const char *cell_dir)
     return a;
 }
 
-static void mean_band(const double *v, int n, double *mean, double *half)
+void fcb_mean_interval(const double *v, int n, double *mean, double *half)
 {
     double m = 0.0, ss = 0.0;
     for (int i = 0; i < n; i++)
@@ -82,13 +82,13 @@ static fcb_status write_scenario_data(const fcb_suite *s, int sc, const char *ou
             column[k] = final_accuracy(dir);
         }
         double mean, half;
-        mean_band(column, seeds, &mean, &half);
+        fcb_mean_interval(column, seeds, &mean, &half);
         fprintf(accuracy_dat, "%s %.6f %.6f\n", s->policies[p].name, mean, half);
         fprintf(reward_dat, "# %s\n", s->policies[p].name);
         for (int r = 0; r < rounds; r++) {
             for (int k = 0; k < seeds; k++)
                 column[k] = rewards[(size_t)k * MAX_ROUNDS + r];
-            mean_band(column, seeds, &mean, &half);
+            fcb_mean_interval(column, seeds, &mean, &half);
             fprintf(reward_dat, "%d %.6f %.6f %.6f\n", r + 1, mean, mean - half, mean + half);
         }
         fprintf(reward_dat, "\n\n");

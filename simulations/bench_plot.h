@@ -14,4 +14,7 @@ fcb_status fcb_bench_plot(const fcb_suite *suite, const char *out_dir, int seeds
 /* 97.5 % quantile of Student's t with df degrees of freedom (1.96 past 30). */
 double fcb_t_quantile_975(int df);
 
+/* Mean of n values and the half-width of its 95 % t-interval (0 when n = 1). */
+void fcb_mean_interval(const double *v, int n, double *mean, double *half);
+
 #endif

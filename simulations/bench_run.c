@@ -115,13 +115,8 @@ typedef struct {
 
 static summary_stat stat_of(const double *v, int n)
 {
-    double m = 0.0, ss = 0.0;
-    for (int i = 0; i < n; i++)
-        m += v[i];
-    m /= n;
-    for (int i = 0; i < n; i++)
-        ss += (v[i] - m) * (v[i] - m);
-    summary_stat s = {m, n > 1 ? fcb_t_quantile_975(n - 1) * sqrt(ss / (n - 1) / n) : 0.0};
+    summary_stat s;
+    fcb_mean_interval(v, n, &s.mean, &s.half);
     return s;
 }
 
