@@ -209,6 +209,16 @@ static void answer_waiting(coordinator *co, int client, int force_wait)
     }
 }
 
+static void mark_registered(coordinator *co, uint32_t id)
+{
+    if (co->clients[id].registered)
+        return;
+    co->clients[id].registered = 1;
+    co->registered++;
+    fprintf(stderr, "fedcb coordinator: client %u registered (%d of %d)\n", id, co->registered,
+            co->config->num_clients);
+}
+
 static void handle_register(coordinator *co, fcb_rpc_call *call, const uint8_t *req, size_t len,
                             const fcb_rpc_peer *peer)
 {
@@ -224,12 +234,7 @@ static void handle_register(coordinator *co, fcb_rpc_call *call, const uint8_t *
         reject(call, RPC_PERMISSION_DENIED, "RegisterClient");
         return;
     }
-    if (!co->clients[id].registered) {
-        co->clients[id].registered = 1;
-        co->registered++;
-        fprintf(stderr, "fedcb coordinator: client %u registered (%d of %d)\n", id, co->registered,
-                co->config->num_clients);
-    }
+    mark_registered(co, id);
     Fedcb__RegisterReply r = FEDCB__REGISTER_REPLY__INIT;
     r.protocol_version = FCB_PROTOCOL_VERSION;
     r.run_id = co->config_hash;
@@ -256,10 +261,7 @@ static void handle_get_task(coordinator *co, fcb_rpc_call *call, const uint8_t *
         return;
     }
     client_state *cs = &co->clients[id];
-    if (!cs->registered) { /* e.g. after a coordinator restart */
-        cs->registered = 1;
-        co->registered++;
-    }
+    mark_registered(co, id); /* a task request registers too, e.g. after a coordinator restart */
     answer_waiting(co, (int)id, 1); /* a newer poll replaces an older one */
     if (co->phase == PHASE_DONE) {
         cs->told_done = 1;

@@ -37,16 +37,6 @@ static int read_rewards(const char *cell_dir, double *rewards, int max_rounds)
     return n;
 }
 
-static double final_accuracy(const char *cell_dir)
-{
-    char path[FCB_CONFIG_PATH_MAX + 300];
-    snprintf(path, sizeof path, "%s/summary.json", cell_dir);
-    json_t *j = json_load_file(path, 0, NULL);
-    double a = j ? json_number_value(json_object_get(j, "test_accuracy")) : 0.0;
-    json_decref(j);
-    return a;
-}
-
 void fcb_mean_interval(const double *v, int n, double *mean, double *half)
 {
     double m = 0.0, ss = 0.0;
@@ -61,8 +51,8 @@ void fcb_mean_interval(const double *v, int n, double *mean, double *half)
 
 enum { MAX_ROUNDS = 10000, MAX_SEEDS = 1000 };
 
-static fcb_status write_scenario_data(const fcb_suite *s, int sc, const char *out_dir, int seeds, FILE *reward_dat,
-                                      FILE *accuracy_dat)
+static fcb_status write_scenario_data(const fcb_suite *s, int sc, const char *out_dir, int seeds,
+                                      const double *accuracy, FILE *reward_dat, FILE *accuracy_dat)
 {
     double *rewards = malloc((size_t)seeds * MAX_ROUNDS * sizeof(double));
     double *column = malloc((size_t)seeds * sizeof(double));
@@ -79,7 +69,7 @@ static fcb_status write_scenario_data(const fcb_suite *s, int sc, const char *ou
                      k + 1);
             int n = read_rewards(dir, rewards + (size_t)k * MAX_ROUNDS, MAX_ROUNDS);
             rounds = n < rounds ? n : rounds;
-            column[k] = final_accuracy(dir);
+            column[k] = accuracy[((size_t)sc * s->num_policies + p) * seeds + k];
         }
         double mean, half;
         fcb_mean_interval(column, seeds, &mean, &half);
@@ -122,7 +112,7 @@ static int draw(const fcb_suite *s, int sc, const char *plots)
     return pclose(gp) == 0;
 }
 
-fcb_status fcb_bench_plot(const fcb_suite *s, const char *out_dir, int seeds, int *drawn)
+fcb_status fcb_bench_plot(const fcb_suite *s, const char *out_dir, int seeds, const double *accuracy, int *drawn)
 {
     *drawn = 1;
     if (seeds > MAX_SEEDS)
@@ -137,7 +127,7 @@ fcb_status fcb_bench_plot(const fcb_suite *s, const char *out_dir, int seeds, in
         snprintf(accuracy_path, sizeof accuracy_path, "%s/%s-accuracy.dat", plots, s->scenarios[sc].name);
         FILE *rf = fopen(reward_path, "w");
         FILE *af = fopen(accuracy_path, "w");
-        fcb_status st = rf && af ? write_scenario_data(s, sc, out_dir, seeds, rf, af)
+        fcb_status st = rf && af ? write_scenario_data(s, sc, out_dir, seeds, accuracy, rf, af)
                                  : fcb_fail(FCB_ERR_IO, "cannot write %s", rf ? accuracy_path : reward_path);
         if (rf && fclose(rf) != 0 && st == FCB_OK)
             st = fcb_fail(FCB_ERR_IO, "cannot write %s", reward_path);

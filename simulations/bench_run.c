@@ -269,8 +269,14 @@ fcb_status fcb_bench_run(const fcb_suite *suite, const fcb_bench_options *o, fcb
     if (st == FCB_OK)
         st = write_csv(&g);
     int drawn = 0;
+    double *accuracy = malloc((size_t)g.num_cells * sizeof(double));
+    if (st == FCB_OK && !accuracy)
+        st = fcb_fail(FCB_ERR_NOMEM, "bench: out of memory");
+    for (int i = 0; st == FCB_OK && i < g.num_cells; i++)
+        accuracy[i] = g.cells[i].accuracy; /* cells are in the same scenario, policy, seed order */
     if (st == FCB_OK)
-        st = fcb_bench_plot(suite, o->out_dir, seeds, &drawn);
+        st = fcb_bench_plot(suite, o->out_dir, seeds, accuracy, &drawn);
+    free(accuracy);
     if (st == FCB_OK)
         st = write_report(&g, seeds, drawn);
     free(g.cells);
