@@ -8,6 +8,7 @@
 #include "config.h"
 #include "net_client.h"
 #include "net_coordinator.h"
+#include "ope_run.h"
 #include "simulate.h"
 
 static const char USAGE[] =
@@ -29,6 +30,13 @@ static const char USAGE[] =
     "           a grid of scenarios x policies x seeds (bench/suites/*.ini), in parallel and\n"
     "           resumable; writes DIR/results.csv, DIR/report.md and DIR/plots (default DIR:\n"
     "           out/bench); --check only loads every config of the grid\n"
+    "  ope      --config FILE [--set section.key=value]... --log DIR --candidate KIND\n"
+    "           [--candidate-set key=value]... [--model DIR] [--out FILE]\n"
+    "           off-policy evaluation: IPS, SNIPS and doubly robust estimates (95% intervals)\n"
+    "           of a candidate policy on DIR/model.bin (default: the log's own) from the\n"
+    "           decisions a simulate run with run.log_interactions = true logged in DIR;\n"
+    "           --config and --set must be the logging run's; --candidate-set sets the\n"
+    "           candidate's [policy] keys (temperature, epsilon, igw_gamma, ...)\n"
     "  version  print the version\n"
     "  help     this text\n"
     "\n"
@@ -295,6 +303,82 @@ static int command_simulate(int argc, char **argv)
     return 0;
 }
 
+static void print_estimate(const char *name, const fcb_ope_estimate *e)
+{
+    printf("  %-6s %.4f  [%.4f, %.4f]  (se %.4f)\n", name, e->value, e->lower, e->upper, e->std_error);
+}
+
+static int command_ope(int argc, char **argv)
+{
+    config_args ca = {0};
+    fcb_ope_options o = {0};
+    const char *candidate = NULL, *out_path = NULL;
+    const char *candidate_sets[64];
+    int num_candidate_sets = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *arg = argv[i];
+        int has_value = i + 1 < argc;
+        int taken = take_config_arg(&ca, argc, argv, &i, "ope");
+        if (taken < 0)
+            return 2;
+        if (taken)
+            continue;
+        if (strcmp(arg, "--log") == 0 && has_value)
+            o.log_dir = argv[++i];
+        else if (strcmp(arg, "--model") == 0 && has_value)
+            o.model_dir = argv[++i];
+        else if (strcmp(arg, "--candidate") == 0 && has_value)
+            candidate = argv[++i];
+        else if (strcmp(arg, "--candidate-set") == 0 && has_value && num_candidate_sets < 64)
+            candidate_sets[num_candidate_sets++] = argv[++i];
+        else if (strcmp(arg, "--out") == 0 && has_value)
+            out_path = argv[++i];
+        else
+            return usage_error("ope: unknown or incomplete option '%s'", arg);
+    }
+    if (!o.log_dir)
+        return usage_error("%s: --log DIR is required", "ope");
+    if (!candidate)
+        return usage_error("%s: --candidate KIND is required", "ope");
+    fcb_config config, candidate_config;
+    int rc = load_config(&ca, "ope", &config);
+    if (rc != 0)
+        return rc;
+    candidate_config = config;
+    char assignment[FCB_CONFIG_PATH_MAX];
+    snprintf(assignment, sizeof assignment, "policy.kind=%s", candidate);
+    fcb_status st = fcb_config_set(&candidate_config, assignment);
+    for (int i = 0; st == FCB_OK && i < num_candidate_sets; i++) {
+        snprintf(assignment, sizeof assignment, "policy.%s", candidate_sets[i]);
+        st = fcb_config_set(&candidate_config, assignment);
+    }
+    if (st != FCB_OK) {
+        fprintf(stderr, "fedcb: ope: candidate: %s\n", fcb_last_error());
+        return 1;
+    }
+    o.config = &config;
+    o.candidate_config = &candidate_config;
+    fcb_ope_report report;
+    st = fcb_ope_run(&o, &report);
+    json_t *j = st == FCB_OK ? fcb_ope_report_json(&o, &report) : NULL;
+    if (st == FCB_OK && out_path && json_dump_file(j, out_path, JSON_INDENT(2)) != 0)
+        st = fcb_fail(FCB_ERR_IO, "cannot write %s", out_path);
+    json_decref(j);
+    if (st != FCB_OK) {
+        fprintf(stderr, "fedcb: ope: %s\n", fcb_last_error());
+        return 1;
+    }
+    printf("candidate %s on %ld logged interactions (logger's mean reward %.4f)\n",
+           fcb_policy_kind_name(report.candidate.kind), report.interactions, report.logged_value);
+    print_estimate("IPS", &report.estimates.ips);
+    print_estimate("SNIPS", &report.estimates.snips);
+    print_estimate("DR", &report.estimates.dr);
+    printf("  true value on these contexts (simulator): %.4f\n", report.true_value);
+    printf("  max weight %.1f, effective samples %.0f of %ld\n", report.estimates.max_weight,
+           report.estimates.effective_samples, report.interactions);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -314,6 +398,8 @@ int main(int argc, char **argv)
         return command_bench(argc, argv);
     if (strcmp(command, "coordinator") == 0)
         return command_coordinator(argc, argv);
+    if (strcmp(command, "ope") == 0)
+        return command_ope(argc, argv);
     if (strcmp(command, "client") == 0)
         return command_client(argc, argv);
     return usage_error("unknown command '%s'", command);

@@ -5,7 +5,7 @@
 # Usage: scripts/test.sh [ctest arguments, e.g. -R test_policy]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/install-deps.sh" dataset-fashion-mnist gnuplot-nox valgrind clang
+"$root/scripts/install-deps.sh" dataset-fashion-mnist gnuplot-nox valgrind clang jq
 
 valgrind_build="$root/build-valgrind"
 cmake -S "$root" -B "$valgrind_build" -DCMAKE_BUILD_TYPE=Debug -DFEDCB_BUILD_TESTS=OFF >/dev/null

@@ -9,8 +9,10 @@ static int excluded(const char *section, const char *key)
     if (strcmp(section, "network") == 0)
         return 1;
     /* The coordinator alone decides how many rounds run, when it evaluates and
-     * how it times them; none of these change what a client computes. */
-    static const char *const coordinator_only[] = {"rounds", "eval_every", "threads", "wall_clock"};
+     * how it times them, and whether simulate keeps a log; none of these
+     * change what a client computes. */
+    static const char *const coordinator_only[] = {"rounds", "eval_every", "threads", "wall_clock",
+                                                   "log_interactions"};
     if (strcmp(section, "run") != 0)
         return 0;
     for (size_t i = 0; i < sizeof coordinator_only / sizeof coordinator_only[0]; i++)

@@ -230,7 +230,7 @@ static double clamp_unit(double v)
     return v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v);
 }
 
-float fcb_environment_observe(const fcb_environment *env, int client, int label_at_round, int action, fcb_rng *rng)
+double fcb_environment_click_probability(const fcb_environment *env, int client, int label_at_round, int action)
 {
     float reward = fcb_environment_true_reward(env, label_at_round, action);
     if (!env || !env->click_feedback)
@@ -244,7 +244,14 @@ float fcb_environment_observe(const fcb_environment *env, int client, int label_
         p_click = clamp_unit(p_click + shift);
         p_false = clamp_unit(p_false + shift);
     }
-    double p = p_false + (p_click - p_false) * reward;
+    return p_false + (p_click - p_false) * reward;
+}
+
+float fcb_environment_observe(const fcb_environment *env, int client, int label_at_round, int action, fcb_rng *rng)
+{
+    if (!env || !env->click_feedback)
+        return fcb_environment_true_reward(env, label_at_round, action);
+    double p = fcb_environment_click_probability(env, client, label_at_round, action);
     double u = rng ? fcb_rng_uniform(rng) : 0.5;
     return u < p ? 1.0f : 0.0f;
 }

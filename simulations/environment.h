@@ -58,6 +58,9 @@ int fcb_environment_label_at(const fcb_environment *env, int y, int round, fcb_r
 
 /* The true (expected) reward, and a draw of the observed feedback. */
 float fcb_environment_true_reward(const fcb_environment *env, int label_at_round, int action);
+/* The expected observed feedback: the true reward with exact feedback, the
+ * click probability of this client with click feedback. */
+double fcb_environment_click_probability(const fcb_environment *env, int client, int label_at_round, int action);
 float fcb_environment_observe(const fcb_environment *env, int client, int label_at_round, int action,
                               fcb_rng *rng);
 

@@ -112,6 +112,9 @@ json_t *fcb_run_summary_json(const fcb_federation *f, const fcb_run_tally *tally
     json_object_set_new(j, "num_params", json_integer((json_int_t)f->num_params));
     json_object_set_new(j, "seconds", json_real(f->config->wall_clock ? r->seconds : 0.0));
     json_object_set_new(j, "model_sha256", json_string(r->model_sha256));
+    char config_hash[65];
+    fcb_config_hash(f->config, config_hash);
+    json_object_set_new(j, "config_hash", json_string(config_hash));
     json_object_set_new(j, "config", fcb_config_to_json(f->config));
     return j;
 }

@@ -88,6 +88,26 @@ fcb_status fcb_run_output_summary(fcb_run_output *out, const json_t *summary)
     return FCB_OK;
 }
 
+fcb_status fcb_run_output_model(fcb_run_output *out, const float *params, size_t num_params)
+{
+    if (!out->dir[0])
+        return FCB_OK;
+    char tmp[FCB_CONFIG_PATH_MAX + 32];
+    char path[FCB_CONFIG_PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s/.model.bin.tmp", out->dir);
+    snprintf(path, sizeof path, "%s/model.bin", out->dir);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return fcb_fail(FCB_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+    size_t written = fwrite(params, sizeof(float), num_params, f);
+    int closed = fclose(f);
+    if (written != num_params || closed != 0)
+        return fcb_fail(FCB_ERR_IO, "cannot write %s", tmp);
+    if (rename(tmp, path) != 0)
+        return fcb_fail(FCB_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    return FCB_OK;
+}
+
 void fcb_run_output_close(fcb_run_output *out)
 {
     if (out->metrics)

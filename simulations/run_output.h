@@ -2,6 +2,7 @@
 #define FEDCB_RUN_OUTPUT_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -23,6 +24,9 @@ fcb_status fcb_run_output_resume(fcb_run_output *out, const char *dir, int keep_
 fcb_status fcb_run_output_round(fcb_run_output *out, const json_t *round);
 /* Writes dir/summary.json via a temporary file and rename. */
 fcb_status fcb_run_output_summary(fcb_run_output *out, const json_t *summary);
+/* Writes dir/model.bin: the parameter vector's raw float bytes (the bytes
+ * summary.json's model_sha256 covers), via a temporary file and rename. */
+fcb_status fcb_run_output_model(fcb_run_output *out, const float *params, size_t num_params);
 void fcb_run_output_close(fcb_run_output *out);
 
 /* The resolved config as {"section": {"key": "value", ...}, ...}. */

@@ -11,6 +11,7 @@
 #include "client_task.h"
 #include "federation.h"
 #include "round_finish.h"
+#include "round_log.h"
 #include "run_output.h"
 #include "wall_time.h"
 #include "world.h"
@@ -22,6 +23,8 @@ typedef struct {
     int num_workers;
     fcb_client_worker *workers;
     atomic_int next_slot;
+    int logging;        /* run.log_interactions with an output directory */
+    fcb_round_log log;
 } simulation;
 
 static void copy_posterior(fcb_linposterior *dst, const fcb_linposterior *src)
@@ -69,6 +72,17 @@ static void free_simulation(simulation *sim)
     fcb_world_free(&sim->world);
 }
 
+static fcb_status open_interaction_log(simulation *sim, const char *out_dir)
+{
+    if (!out_dir)
+        return fcb_fail(FCB_ERR_CONFIG, "run.log_interactions = true needs an output directory (--out DIR)");
+    char path[FCB_CONFIG_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/interactions.csv.gz", out_dir);
+    fcb_status st = fcb_round_log_open(&sim->log, path, sim->fed.num_slots, sim->config->examples_per_round);
+    sim->logging = 1; /* close frees whatever open allocated */
+    return st;
+}
+
 typedef struct {
     simulation *sim;
     fcb_client_worker *w;
@@ -86,6 +100,8 @@ static void *worker_main(void *arg)
             return NULL;
         fcb_client_task_run(&in, wa->w, f->round, &f->slots[s], f->linear ? NULL : fcb_federation_slot_delta(f, s),
                             f->linear ? &f->slot_stats[s] : NULL);
+        if (sim->logging)
+            fcb_round_log_keep(&sim->log, s, &f->slots[s], &wa->w->buffers);
     }
 }
 
@@ -131,6 +147,8 @@ static fcb_status run_rounds(simulation *sim, const fcb_simulate_options *option
         if (st != FCB_OK)
             return fcb_fail_context(st, "round %d", round + 1);
         run_clients(sim);
+        if (sim->logging && (st = fcb_round_log_write(&sim->log, &sim->fed, round)) != FCB_OK)
+            return st;
         fcb_round_totals totals;
         st = fcb_round_finish(&sim->fed, tally, options->out_dir ? out : NULL, round_start, &totals);
         if (st != FCB_OK)
@@ -159,10 +177,18 @@ fcb_status fcb_simulate(const fcb_config *config, const fcb_simulate_options *op
     double start = fcb_wall_seconds(); /* the rounds' time: data loading and pretraining excluded */
     if (st == FCB_OK && options->out_dir)
         st = fcb_run_output_open(&out, options->out_dir);
+    if (st == FCB_OK && config->log_interactions)
+        st = open_interaction_log(&sim, options->out_dir);
     if (st == FCB_OK)
         st = run_rounds(&sim, options, &out, &tally);
     if (st == FCB_OK)
         st = fcb_run_result_fill(&sim.fed, &tally, fcb_wall_seconds() - start, result);
+    if (sim.logging) {
+        fcb_status closed = fcb_round_log_close(&sim.log);
+        st = st == FCB_OK ? closed : st;
+    }
+    if (st == FCB_OK && options->out_dir && !sim.fed.linear)
+        st = fcb_run_output_model(&out, sim.fed.current, sim.fed.num_params);
     if (st == FCB_OK && options->out_dir) {
         json_t *summary = fcb_run_summary_json(&sim.fed, &tally, result);
         st = fcb_run_output_summary(&out, summary);
