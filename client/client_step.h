@@ -59,6 +59,7 @@ typedef struct {
     double propensity_sum;
     double loss_sum;         /* mean training loss summed over steps */
     int steps;
+    double margin_sum;       /* preference rounds: beta * h summed over the last epoch's pairs */
 } fcb_client_result;
 
 fcb_status fcb_client_buffers_init(fcb_client_buffers *b, const fcb_client_setup *setup, int capacity);

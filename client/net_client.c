@@ -29,6 +29,7 @@ typedef struct {
     size_t stats_size;
     fcb_wire_limits limits;
     fcb_client_worker worker;
+    fcb_preference_stage preference;
     float *deployed;
     float *current;
     float *delta;
@@ -209,7 +210,7 @@ static fcb_status run_task(net_client *nc, const Fedcb__TaskReply *t)
     fcb_status st = take_models(nc, t);
     if (st != FCB_OK)
         return st;
-    fcb_client_task_inputs in = {nc->config, &nc->world, &nc->setup, nc->deployed, nc->current};
+    fcb_client_task_inputs in = {nc->config, &nc->world, &nc->setup, nc->deployed, nc->current, &nc->preference};
     fcb_slot slot;
     memset(&slot, 0, sizeof slot);
     slot.client = nc->options->client_id;
@@ -285,7 +286,9 @@ static fcb_status init_client(net_client *nc, const fcb_config *config, const fc
     if (st == FCB_OK)
         st = fcb_client_setup_from_config(config, &nc->world.model, &nc->setup);
     if (st == FCB_OK)
-        st = fcb_client_worker_init(&nc->worker, &nc->setup, &nc->world, config);
+        st = fcb_preference_stage_init(&nc->preference, config, &nc->world.model);
+    if (st == FCB_OK)
+        st = fcb_client_worker_init(&nc->worker, &nc->setup, &nc->preference, &nc->world, config);
     if (st != FCB_OK)
         return st;
     nc->linear = fcb_policy_is_linear(nc->setup.policy.kind);
@@ -342,6 +345,7 @@ static void free_client(net_client *nc)
 {
     fcb_rpc_client_close(nc->rpc);
     fcb_client_worker_free(&nc->worker);
+    fcb_preference_stage_free(&nc->preference);
     fcb_linstats_free(&nc->stats);
     fcb_linstats_free(&nc->deployed_stats);
     free(nc->theta0);

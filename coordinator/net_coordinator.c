@@ -556,6 +556,9 @@ static fcb_status init_coordinator(coordinator *co, const fcb_config *config, co
     co->options = o;
     fcb_config_hash(config, co->config_hash);
     fcb_run_tally_init(&co->tally);
+    if (config->pref_rounds > 0)
+        return fcb_fail(FCB_ERR_CONFIG, "preference.rounds = %d: the preference stage runs in fedcb simulate; the "
+                                        "networked coordinator does not run it yet", config->pref_rounds);
     fcb_status st = fcb_world_build(&co->world, config);
     if (st == FCB_OK)
         st = fcb_federation_init(&co->fed, config, &co->world);

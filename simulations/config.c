@@ -100,6 +100,19 @@ static const config_key KEYS[] = {
     FIELD("drift", "period", KEY_INT, drift_period),
     FIELD("drift", "strength", KEY_DOUBLE, drift_strength),
     LIST("drift", "late_classes", late_classes, num_late_classes),
+    FIELD("preference", "rounds", KEY_INT, pref_rounds),
+    FIELD("preference", "loss", KEY_NAME, pref_loss),
+    FIELD("preference", "temperature", KEY_DOUBLE, pref_temperature),
+    FIELD("preference", "beta", KEY_DOUBLE, pref_beta),
+    FIELD("preference", "ipo_tau", KEY_DOUBLE, pref_ipo_tau),
+    FIELD("preference", "rdpo_flip_rate", KEY_DOUBLE, pref_rdpo_flip_rate),
+    FIELD("preference", "bt_temperature", KEY_DOUBLE, pref_bt_temperature),
+    FIELD("preference", "flip_rate", KEY_DOUBLE, pref_flip_rate),
+    FIELD("preference", "learning_rate", KEY_DOUBLE, pref_learning_rate),
+    FIELD("preference", "local_epochs", KEY_INT, pref_local_epochs),
+    FIELD("preference", "reward_models", KEY_PATH, pref_reward_models),
+    FIELD("preference", "ensemble", KEY_NAME, pref_ensemble),
+    FIELD("preference", "reward_scale", KEY_DOUBLE, pref_reward_scale),
     FIELD("network", "round_timeout", KEY_DOUBLE, round_timeout),
     FIELD("network", "quorum", KEY_DOUBLE, quorum),
     FIELD("network", "min_clients", KEY_INT, min_clients),
@@ -174,6 +187,16 @@ void fcb_config_default(fcb_config *c)
     c->drift_duration = 10;
     c->drift_period = 20;
     c->drift_strength = 0.5;
+    strcpy(c->pref_loss, "dpo");
+    c->pref_temperature = 0.05;
+    c->pref_beta = 0.1;
+    c->pref_ipo_tau = 0.1;
+    c->pref_rdpo_flip_rate = -1.0; /* the environment's flip_rate */
+    c->pref_bt_temperature = 0.1;
+    c->pref_learning_rate = 0.01;
+    c->pref_local_epochs = 1;
+    strcpy(c->pref_ensemble, "pessimistic");
+    c->pref_reward_scale = 10.0;
 }
 
 static const config_key *find_key(const char *section, const char *key)
@@ -410,7 +433,15 @@ fcb_status fcb_config_validate(const fcb_config *c)
         const char *key;
         const char *rule;
     } rules[] = {
-        {c->rounds >= 1, "run.rounds", ">= 1"},
+        {c->rounds >= 1 || (c->rounds == 0 && c->pref_rounds >= 1), "run.rounds",
+         ">= 1 (0 only with preference.rounds >= 1)"},
+        {c->pref_rounds >= 0, "preference.rounds", ">= 0 (0 = no preference stage)"},
+        {c->pref_local_epochs >= 1, "preference.local_epochs", ">= 1"},
+        {c->pref_learning_rate > 0.0, "preference.learning_rate", "> 0"},
+        {c->pref_bt_temperature >= 0.0, "preference.bt_temperature", ">= 0 (0 = deterministic preferences)"},
+        {is_probability(c->pref_flip_rate), "preference.flip_rate", "in [0, 1]"},
+        {c->pref_rdpo_flip_rate < 0.5, "preference.rdpo_flip_rate", "< 0.5 (negative = preference.flip_rate)"},
+        {c->pref_reward_scale > 0.0, "preference.reward_scale", "> 0"},
         {c->threads >= 1 && c->threads <= 256, "run.threads", "in [1, 256]"},
         {c->eval_every >= 1, "run.eval_every", ">= 1"},
         {c->test_fraction > 0.0 && c->test_fraction < 1.0, "data.test_fraction", "in (0, 1)"},

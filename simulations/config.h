@@ -102,6 +102,20 @@ typedef struct {
     double drift_strength;
     int late_classes[FCB_CONFIG_LIST_MAX];
     int num_late_classes;
+    /* [preference] */
+    int pref_rounds;          /* preference rounds after the run.rounds bandit rounds; 0 = none */
+    char pref_loss[FCB_CONFIG_NAME_MAX];     /* dpo | ipo | rdpo | distill */
+    double pref_temperature;  /* pi_theta = softmax(f / temperature) */
+    double pref_beta;
+    double pref_ipo_tau;
+    double pref_rdpo_flip_rate; /* rdpo's assumed flip rate; < 0: flip_rate */
+    double pref_bt_temperature; /* Bradley-Terry T of the simulated user; 0 = deterministic */
+    double pref_flip_rate;    /* probability a stated preference is flipped */
+    double pref_learning_rate;
+    int pref_local_epochs;
+    char pref_reward_models[FCB_CONFIG_PATH_MAX]; /* distill: comma-separated run directories */
+    char pref_ensemble[FCB_CONFIG_NAME_MAX];  /* pessimistic | mean */
+    double pref_reward_scale; /* distill target = scale * reward difference */
     /* [network] (fedcb coordinator / fedcb client only) */
     double round_timeout;  /* seconds the coordinator waits for a round's updates */
     double quorum;         /* fraction of the sampled clients whose updates make a round */

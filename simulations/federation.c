@@ -128,6 +128,12 @@ fcb_status fcb_federation_init(fcb_federation *f, const fcb_config *config, cons
         return st;
     f->linear = fcb_policy_is_linear(f->setup.policy.kind);
     f->num_params = world->model.num_params;
+    st = fcb_preference_stage_init(&f->preference, config, &world->model);
+    if (st == FCB_OK && f->preference.rounds > 0 && f->linear)
+        st = fcb_fail(FCB_ERR_CONFIG, "preference.rounds = %d: the preference stage trains score-based models, "
+                                      "not policy.kind = %s", f->preference.rounds, config->policy);
+    if (st != FCB_OK)
+        return st;
     st = init_server_optimizer(f);
     if (st != FCB_OK)
         return st;
@@ -171,6 +177,7 @@ void fcb_federation_free(fcb_federation *f)
     free(f->current);
     free(f->deployed);
     free(f->mean_delta);
+    fcb_preference_stage_free(&f->preference);
     memset(f, 0, sizeof *f);
 }
 
@@ -190,7 +197,14 @@ fcb_status fcb_federation_sample(fcb_federation *f, int round, int attempt)
         f->slots[s].client = f->selected[s];
         f->slots[s].state = FCB_SLOT_PENDING;
     }
+    if (f->preference.rounds > 0 && round == f->preference.first_round && attempt == 0)
+        fcb_preference_stage_begin(&f->preference, f->current);
     return FCB_OK;
+}
+
+int fcb_federation_total_rounds(const fcb_federation *f)
+{
+    return f->config->rounds + f->preference.rounds;
 }
 
 float *fcb_federation_slot_delta(fcb_federation *f, int slot)
@@ -227,6 +241,7 @@ static int count_slot(const fcb_federation *f, const fcb_slot *sl, fcb_round_tot
     t->true_reward_sum += sl->result.true_reward_sum;
     t->propensity_sum += sl->result.propensity_sum;
     t->loss_sum += sl->result.loss_sum;
+    t->margin_sum += sl->result.margin_sum;
     t->steps += sl->result.steps;
     if (sl->state == FCB_SLOT_DROPPED) {
         t->dropped++;

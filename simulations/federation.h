@@ -5,6 +5,7 @@
 #include "client_step.h"
 #include "config.h"
 #include "linear_bandit.h"
+#include "preference_stage.h"
 #include "server_optimizer.h"
 #include "world.h"
 
@@ -40,6 +41,7 @@ typedef struct {
     int sampled, participants, updates, unavailable, no_data, dropped, stale, rejected, missing;
     long examples;
     double reward_sum, true_reward_sum, propensity_sum, loss_sum;
+    double margin_sum;          /* preference rounds: beta * h over the updates' pairs */
     int steps;
     double bytes_up, bytes_down;
 } fcb_round_totals;
@@ -72,6 +74,7 @@ typedef struct {
     size_t stats_size;          /* doubles in a flat fcb_linstats */
     fcb_linposterior deployed_posterior;
     fcb_linposterior current_posterior;
+    fcb_preference_stage preference; /* [preference]: rounds after the bandit rounds */
 } fcb_federation;
 
 /* The client side's setup (model, policy, loss, SGD) from a config. */
@@ -88,7 +91,8 @@ fcb_status fcb_federation_init(fcb_federation *f, const fcb_config *config, cons
 void fcb_federation_free(fcb_federation *f);
 
 /* Samples the clients of round `round` (seeded by round and attempt) into the
- * slots, all FCB_SLOT_PENDING. Attempt 0 is the sample simulate uses. */
+ * slots, all FCB_SLOT_PENDING. Attempt 0 is the sample simulate uses. The
+ * first preference round freezes the current model as the reference. */
 fcb_status fcb_federation_sample(fcb_federation *f, int round, int attempt);
 
 float *fcb_federation_slot_delta(fcb_federation *f, int slot);
@@ -103,6 +107,9 @@ fcb_status fcb_federation_deploy(fcb_federation *f);
 /* Test accuracy and reward of the current model at the current round. */
 fcb_status fcb_federation_evaluate(fcb_federation *f, double *accuracy, double *reward,
                                    double *class_accuracy);
+
+/* Rounds of the whole run: bandit rounds plus preference rounds. */
+int fcb_federation_total_rounds(const fcb_federation *f);
 
 /* SHA-256 of the final model's bytes (statistics for linear bandits). */
 fcb_status fcb_federation_digest(const fcb_federation *f, char hex[65]);

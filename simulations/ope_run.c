@@ -1,40 +1,22 @@
 #include "ope_run.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "federation.h"
 #include "interaction_log.h"
+#include "model_file.h"
 #include "round_data.h"
 #include "run_output.h"
 #include "world.h"
 
 enum { PATH_MAX_OPE = FCB_CONFIG_PATH_MAX + 32 };
 
-static fcb_status read_summary_string(const char *dir, const char *key, char *out, size_t size)
-{
-    char path[PATH_MAX_OPE];
-    snprintf(path, sizeof path, "%s/summary.json", dir);
-    json_error_t error;
-    json_t *j = json_load_file(path, 0, &error);
-    if (!j)
-        return fcb_fail(FCB_ERR_IO, "%s: %s", path, error.text);
-    const char *value = json_string_value(json_object_get(j, key));
-    fcb_status st = FCB_OK;
-    if (!value)
-        st = fcb_fail(FCB_ERR_FORMAT, "%s: no \"%s\" (made by an older fedcb?)", path, key);
-    else
-        snprintf(out, size, "%s", value);
-    json_decref(j);
-    return st;
-}
-
 static fcb_status check_log_config(const fcb_ope_options *o)
 {
     char logged[128], ours[65];
-    fcb_status st = read_summary_string(o->log_dir, "config_hash", logged, sizeof logged);
+    fcb_status st = fcb_summary_string(o->log_dir, "config_hash", logged, sizeof logged);
     if (st != FCB_OK)
         return st;
     fcb_config_hash(o->config, ours);
@@ -44,32 +26,6 @@ static fcb_status check_log_config(const fcb_ope_options *o)
                         "--config and --set options of the logging run",
                         o->log_dir, logged, ours);
     return FCB_OK;
-}
-
-/* model.bin must hold exactly num_params floats and match the model_sha256
- * of the summary.json beside it. */
-static fcb_status load_model(const char *dir, size_t num_params, float *params)
-{
-    char path[PATH_MAX_OPE];
-    snprintf(path, sizeof path, "%s/model.bin", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fcb_fail(FCB_ERR_IO, "cannot open %s: %s (score-based runs write it; LinUCB and Thompson "
-                                    "runs do not)", path, strerror(errno));
-    size_t got = fread(params, sizeof(float), num_params, f);
-    int extra = fgetc(f) != EOF;
-    fclose(f);
-    if (got != num_params || extra)
-        return fcb_fail(FCB_ERR_FORMAT, "%s: not a model of this config's shape (%zu parameters)", path,
-                        num_params);
-    char expected[128], actual[65];
-    fcb_status st = read_summary_string(dir, "model_sha256", expected, sizeof expected);
-    if (st == FCB_OK)
-        st = fcb_sha256_hex(params, num_params * sizeof(float), actual);
-    if (st == FCB_OK && strcmp(expected, actual) != 0)
-        st = fcb_fail(FCB_ERR_FORMAT, "%s: SHA-256 %.12s differs from model_sha256 %.12s in its summary.json",
-                      path, actual, expected);
-    return st;
 }
 
 typedef struct {
@@ -239,7 +195,7 @@ fcb_status fcb_ope_run(const fcb_ope_options *o, fcb_ope_report *report)
     if (st == FCB_OK && !(params = malloc(world.model.num_params * sizeof(float))))
         st = fcb_fail(FCB_ERR_NOMEM, "ope: out of memory");
     if (st == FCB_OK)
-        st = load_model(o->model_dir ? o->model_dir : o->log_dir, world.model.num_params, params);
+        st = fcb_model_file_load(o->model_dir ? o->model_dir : o->log_dir, world.model.num_params, params);
     if (st == FCB_OK) {
         report->candidate = setup.policy;
         st = evaluate(o, &world, &setup.policy, params, report);

@@ -8,6 +8,8 @@ void fcb_run_tally_init(fcb_run_tally *tally)
 {
     memset(tally, 0, sizeof *tally);
     tally->accuracy = -1.0;
+    tally->reference_accuracy = -1.0;
+    tally->win_rate = -1.0;
 }
 
 static json_t *round_json(int round, const fcb_round_totals *t, double avg_reward, double seconds)
@@ -36,18 +38,50 @@ static json_t *round_json(int round, const fcb_round_totals *t, double avg_rewar
     return j;
 }
 
+/* The reference's test accuracy, once, in the stage's first round. */
+static fcb_status evaluate_reference(fcb_federation *f, fcb_run_tally *tally)
+{
+    fcb_model_scorer scorer;
+    double reward = 0.0;
+    fcb_status st = fcb_model_scorer_init(&scorer, &f->world->model, f->preference.reference);
+    if (st == FCB_OK)
+        st = fcb_world_evaluate(f->world, fcb_model_scorer_score, &scorer, f->round, f->config->seed,
+                                &tally->reference_accuracy, &reward, NULL);
+    fcb_model_scorer_free(&scorer);
+    return st;
+}
+
+static void add_preference_metrics(json_t *line, const fcb_run_tally *tally, int eval_round)
+{
+    json_object_set_new(line, "stage", json_string("preference"));
+    json_object_set_new(line, "margin", json_real(tally->margin));
+    if (eval_round) {
+        json_object_set_new(line, "win_rate", json_real(tally->win_rate));
+        json_object_set_new(line, "kl", json_real(tally->kl));
+    }
+}
+
 fcb_status fcb_round_finish(fcb_federation *f, fcb_run_tally *tally, fcb_run_output *out, double round_start,
                             fcb_round_totals *t)
 {
     const fcb_config *c = f->config;
+    int preference = fcb_preference_stage_owns(&f->preference, f->round);
     fcb_status st = fcb_federation_aggregate(f, t);
     if (st == FCB_OK && (f->round + 1) % c->deploy_every == 0)
         st = fcb_federation_deploy(f);
-    int eval_round = (f->round + 1) % c->eval_every == 0 || f->round + 1 == c->rounds;
+    int eval_round = (f->round + 1) % c->eval_every == 0 || f->round + 1 == c->rounds ||
+                     f->round + 1 == fcb_federation_total_rounds(f);
     if (st == FCB_OK && eval_round)
         st = fcb_federation_evaluate(f, &tally->accuracy, &tally->test_reward, tally->class_accuracy);
+    if (st == FCB_OK && preference && f->round == f->preference.first_round)
+        st = evaluate_reference(f, tally);
+    if (st == FCB_OK && preference && eval_round)
+        st = fcb_preference_stage_evaluate(&f->preference, f->world, f->current, f->round, &tally->win_rate,
+                                           &tally->kl);
     if (st != FCB_OK)
         return fcb_fail_context(st, "round %d", f->round + 1);
+    if (preference)
+        tally->margin = t->examples ? t->margin_sum / (double)t->examples : 0.0;
     tally->rounds_done = f->round + 1;
     tally->reward_total += t->reward_sum;
     tally->true_reward_total += t->true_reward_sum;
@@ -61,6 +95,8 @@ fcb_status fcb_round_finish(fcb_federation *f, fcb_run_tally *tally, fcb_run_out
         json_object_set_new(line, "test_accuracy", json_real(tally->accuracy));
         json_object_set_new(line, "test_reward", json_real(tally->test_reward));
     }
+    if (preference)
+        add_preference_metrics(line, tally, eval_round);
     st = fcb_run_output_round(out, line);
     json_decref(line);
     return st;
@@ -91,6 +127,19 @@ static json_t *class_array(const double *values, int k)
     return a;
 }
 
+static json_t *preference_summary(const fcb_federation *f, const fcb_run_tally *tally)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "loss", json_string(fcb_preference_kind_name(f->preference.setup.loss.kind)));
+    json_object_set_new(j, "rounds", json_integer(f->preference.rounds));
+    json_object_set_new(j, "reference_accuracy", json_real(tally->reference_accuracy));
+    json_object_set_new(j, "test_accuracy", json_real(tally->accuracy));
+    json_object_set_new(j, "win_rate", json_real(tally->win_rate));
+    json_object_set_new(j, "kl", json_real(tally->kl));
+    json_object_set_new(j, "margin", json_real(tally->margin));
+    return j;
+}
+
 json_t *fcb_run_summary_json(const fcb_federation *f, const fcb_run_tally *tally, const fcb_run_result *r)
 {
     int k = f->world->model.config.num_actions;
@@ -107,6 +156,8 @@ json_t *fcb_run_summary_json(const fcb_federation *f, const fcb_run_tally *tally
         json_object_set_new(j, "pretrain_class_accuracy", class_array(f->world->pretrain_class_accuracy, k));
     }
     json_object_set_new(j, "passes", json_real(r->passes));
+    if (f->preference.rounds > 0)
+        json_object_set_new(j, "preference", preference_summary(f, tally));
     json_object_set_new(j, "policy", json_string(fcb_policy_kind_name(f->setup.policy.kind)));
     json_object_set_new(j, "scenario", json_string(fcb_scenario_name(f->world->scenario)));
     json_object_set_new(j, "num_params", json_integer((json_int_t)f->num_params));

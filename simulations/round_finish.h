@@ -19,6 +19,11 @@ typedef struct {
     double accuracy;        /* last evaluation, -1 before the first */
     double test_reward;
     double class_accuracy[FCB_MAX_CLASSES];
+    /* preference stage */
+    double reference_accuracy; /* test accuracy of the reference, -1 before the stage */
+    double win_rate;           /* last evaluation against the reference, -1 before */
+    double kl;
+    double margin;             /* mean beta * h of the last preference round */
 } fcb_run_tally;
 
 typedef struct {

@@ -57,7 +57,7 @@ static fcb_status init_simulation(simulation *sim, const fcb_config *config)
     if (!sim->workers)
         return fcb_fail(FCB_ERR_NOMEM, "simulation: out of memory");
     for (int i = 0; st == FCB_OK && i < sim->num_workers; i++)
-        st = fcb_client_worker_init(&sim->workers[i], &sim->fed.setup, &sim->world, config);
+        st = fcb_client_worker_init(&sim->workers[i], &sim->fed.setup, &sim->fed.preference, &sim->world, config);
     if (st == FCB_OK)
         share_deployed_posterior(sim);
     return st;
@@ -93,7 +93,7 @@ static void *worker_main(void *arg)
     worker_arg *wa = arg;
     simulation *sim = wa->sim;
     fcb_federation *f = &sim->fed;
-    fcb_client_task_inputs in = {sim->config, &sim->world, &f->setup, f->deployed, f->current};
+    fcb_client_task_inputs in = {sim->config, &sim->world, &f->setup, f->deployed, f->current, &f->preference};
     for (;;) {
         int s = atomic_fetch_add(&sim->next_slot, 1);
         if (s >= f->num_slots)
@@ -126,7 +126,7 @@ static void run_clients(simulation *sim)
 static void print_progress(const simulation *sim, const fcb_run_tally *tally, double elapsed)
 {
     int done = tally->rounds_done;
-    int total = sim->config->rounds;
+    int total = fcb_federation_total_rounds(&sim->fed);
     double eta = elapsed / done * (total - done);
     double avg_reward = tally->interactions ? tally->reward_total / tally->interactions : 0.0;
     double accuracy = tally->accuracy;
@@ -139,9 +139,8 @@ static void print_progress(const simulation *sim, const fcb_run_tally *tally, do
 static fcb_status run_rounds(simulation *sim, const fcb_simulate_options *options, fcb_run_output *out,
                              fcb_run_tally *tally)
 {
-    const fcb_config *c = sim->config;
     double start = fcb_wall_seconds();
-    for (int round = 0; round < c->rounds; round++) {
+    for (int round = 0; round < fcb_federation_total_rounds(&sim->fed); round++) {
         double round_start = fcb_wall_seconds();
         fcb_status st = fcb_federation_sample(&sim->fed, round, 0);
         if (st != FCB_OK)
