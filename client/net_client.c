@@ -38,6 +38,7 @@ typedef struct {
     float *theta0;
     int64_t deployed_version;  /* -1: none yet */
     int64_t current_version;
+    int have_reference;        /* preference stage: the frozen reference arrived */
     fcb_rpc_client *rpc;
     double unreachable_since;  /* 0 while the coordinator answers */
     int last_grpc_status;      /* of the last call */
@@ -157,6 +158,13 @@ static fcb_status take_models(net_client *nc, const Fedcb__TaskReply *t)
     if (nc->deployed_version != t->deployed_version)
         return fcb_fail(FCB_ERR_STATE, "client %d: task for round %u lacks deployed model version %lld", id,
                         t->round + 1, (long long)t->deployed_version);
+    if (t->n_reference_params && nc->preference.rounds > 0) {
+        fcb_preference_stage_begin(&nc->preference, t->reference_params);
+        nc->have_reference = 1;
+    }
+    if (fcb_preference_stage_owns(&nc->preference, (int)t->round) && !nc->have_reference)
+        return fcb_fail(FCB_ERR_STATE, "client %d: preference round %u came without the reference model", id,
+                        t->round + 1);
     return FCB_OK;
 }
 
@@ -170,6 +178,7 @@ static fcb_status submit(net_client *nc, uint32_t round, const fcb_slot *slot)
     metrics.propensity_sum = slot->result.propensity_sum;
     metrics.loss_sum = slot->result.loss_sum;
     metrics.steps = (uint32_t)slot->result.steps;
+    metrics.margin_sum = slot->result.margin_sum;
     Fedcb__UpdateRequest m = FEDCB__UPDATE_REQUEST__INIT;
     m.client_id = (uint32_t)nc->options->client_id;
     m.round = round;
@@ -247,6 +256,7 @@ static fcb_status poll_tasks(net_client *nc)
         m.wait_ms = (uint32_t)nc->config->poll_ms;
         m.have_deployed_version = nc->deployed_version;
         m.have_current_version = nc->current_version;
+        m.have_reference = nc->have_reference;
         uint8_t *resp;
         size_t len;
         fcb_status st = call(nc, FCB_RPC_GET_TASK, &m.base, nc->config->poll_ms + 10000, &resp, &len);
@@ -336,7 +346,7 @@ static fcb_status connect_client(net_client *nc, fcb_tls_files *tls)
     fcb_rpc_client_config cc = {
         .target = o->coordinator,
         .tls = o->insecure ? NULL : tls,
-        .max_message_bytes = 2 * model_bytes + (1 << 20),
+        .max_message_bytes = 3 * model_bytes + (1 << 20), /* deployed, current and reference */
     };
     return fcb_rpc_client_open(&cc, &nc->rpc);
 }

@@ -32,6 +32,7 @@ typedef struct {
     double wait_until;
     int64_t have_deployed;  /* versions named in the held request */
     int64_t have_current;
+    int have_reference;     /* preference stage: holds the frozen reference */
     int told_done;
 } client_state;
 
@@ -55,7 +56,7 @@ typedef struct {
     double round_started;
     double done_at;
     double last_waiting_note;
-    fcb_rpc_payload *task_payload[2][2]; /* [with deployed][with current] for the open round */
+    fcb_rpc_payload *task_payload[2][2][2]; /* [with deployed][with current][with reference], open round */
     fcb_status fatal;           /* first failure inside a handler that must stop the run */
 } coordinator;
 
@@ -114,24 +115,28 @@ static void reject(fcb_rpc_call *call, int code, const char *method)
 static void release_task_payloads(coordinator *co)
 {
     for (int d = 0; d < 2; d++)
-        for (int c = 0; c < 2; c++) {
-            fcb_rpc_payload_release(co->task_payload[d][c]);
-            co->task_payload[d][c] = NULL;
-        }
+        for (int c = 0; c < 2; c++)
+            for (int r = 0; r < 2; r++) {
+                fcb_rpc_payload_release(co->task_payload[d][c][r]);
+                co->task_payload[d][c][r] = NULL;
+            }
 }
 
 /* The TRAIN reply of the open round; one packed copy per variant, shared by
  * every client that needs it. Linear bandits send the deployed statistics
  * in the "with deployed" variants; score-based policies skip the deployed
  * model when it equals the current one (the client copies it). */
-static fcb_status task_payload(coordinator *co, int with_deployed, int with_current, fcb_rpc_payload **out)
+static fcb_status task_payload(coordinator *co, int with_deployed, int with_current, int with_reference,
+                               fcb_rpc_payload **out)
 {
     fcb_federation *f = &co->fed;
     if (f->linear)
         with_current = 0;
     else if (f->deployed_version == f->current_version)
         with_deployed = 0;
-    fcb_rpc_payload **slot = &co->task_payload[with_deployed][with_current];
+    if (!fcb_preference_stage_owns(&f->preference, co->round))
+        with_reference = 0;
+    fcb_rpc_payload **slot = &co->task_payload[with_deployed][with_current][with_reference];
     if (!*slot) {
         Fedcb__TaskReply m = FEDCB__TASK_REPLY__INIT;
         m.kind = FEDCB__TASK_REPLY__KIND__TRAIN;
@@ -149,6 +154,10 @@ static fcb_status task_payload(coordinator *co, int with_deployed, int with_curr
         if (with_current) {
             m.n_current_params = f->num_params;
             m.current_params = f->current;
+        }
+        if (with_reference) {
+            m.n_reference_params = f->num_params;
+            m.reference_params = f->preference.reference;
         }
         uint8_t *bytes;
         size_t n = protobuf_c_message_get_packed_size(&m.base);
@@ -179,12 +188,13 @@ static int has_task(const coordinator *co, int client)
     return s >= 0 && co->fed.slots[s].state == FCB_SLOT_PENDING;
 }
 
-static void send_task(coordinator *co, fcb_rpc_call *call, int64_t have_deployed, int64_t have_current)
+static void send_task(coordinator *co, fcb_rpc_call *call, int64_t have_deployed, int64_t have_current,
+                      int have_reference)
 {
     const fcb_federation *f = &co->fed;
     fcb_rpc_payload *payload;
     fcb_status st = task_payload(co, have_deployed != f->deployed_version, have_current != f->current_version,
-                                 &payload);
+                                 !have_reference, &payload);
     if (st != FCB_OK) {
         reject(call, RPC_INTERNAL, "GetTask");
         return;
@@ -203,7 +213,7 @@ static void answer_waiting(coordinator *co, int client, int force_wait)
         cs->told_done = 1;
         reply_kind(co, call, FEDCB__TASK_REPLY__KIND__DONE);
     } else if (!force_wait && has_task(co, client)) {
-        send_task(co, call, cs->have_deployed, cs->have_current);
+        send_task(co, call, cs->have_deployed, cs->have_current, cs->have_reference);
     } else {
         reply_kind(co, call, FEDCB__TASK_REPLY__KIND__WAIT);
     }
@@ -238,7 +248,7 @@ static void handle_register(coordinator *co, fcb_rpc_call *call, const uint8_t *
     Fedcb__RegisterReply r = FEDCB__REGISTER_REPLY__INIT;
     r.protocol_version = FCB_PROTOCOL_VERSION;
     r.run_id = co->config_hash;
-    r.rounds = (uint32_t)co->config->rounds;
+    r.rounds = (uint32_t)fcb_federation_total_rounds(&co->fed);
     r.num_params = co->fed.num_params;
     reply_message(call, &r.base);
 }
@@ -253,6 +263,7 @@ static void handle_get_task(coordinator *co, fcb_rpc_call *call, const uint8_t *
     }
     uint32_t id = m->client_id;
     int64_t have_deployed = m->have_deployed_version, have_current = m->have_current_version;
+    int have_reference = m->have_reference;
     uint32_t wait_ms = m->wait_ms;
     fedcb__task_request__free_unpacked(m, NULL);
     if (!identity_matches(co, peer, id)) {
@@ -269,7 +280,7 @@ static void handle_get_task(coordinator *co, fcb_rpc_call *call, const uint8_t *
         return;
     }
     if (has_task(co, (int)id)) {
-        send_task(co, call, have_deployed, have_current);
+        send_task(co, call, have_deployed, have_current, have_reference);
         return;
     }
     int deadline = fcb_rpc_call_deadline_ms(call);
@@ -280,6 +291,7 @@ static void handle_get_task(coordinator *co, fcb_rpc_call *call, const uint8_t *
     cs->wait_until = fcb_wall_seconds() + wait;
     cs->have_deployed = have_deployed;
     cs->have_current = have_current;
+    cs->have_reference = have_reference;
 }
 
 static fcb_status accept_update(coordinator *co, int s, const Fedcb__UpdateRequest *m)
@@ -292,6 +304,7 @@ static fcb_status accept_update(coordinator *co, int s, const Fedcb__UpdateReque
     sl->result.propensity_sum = m->metrics->propensity_sum;
     sl->result.loss_sum = m->metrics->loss_sum;
     sl->result.steps = (int)m->metrics->steps;
+    sl->result.margin_sum = m->metrics->margin_sum;
     if (m->examples == 0) {
         sl->state = FCB_SLOT_NO_DATA;
         return FCB_OK;
@@ -363,7 +376,7 @@ static void handle_status(coordinator *co, fcb_rpc_call *call, const uint8_t *re
     fedcb__status_request__free_unpacked(m, NULL);
     Fedcb__StatusReply r = FEDCB__STATUS_REPLY__INIT;
     r.round = (uint32_t)co->tally.rounds_done;
-    r.rounds = (uint32_t)co->config->rounds;
+    r.rounds = (uint32_t)fcb_federation_total_rounds(&co->fed);
     r.done = co->phase == PHASE_DONE;
     r.registered_clients = (uint32_t)co->registered;
     r.avg_reward = co->tally.interactions ? co->tally.reward_total / co->tally.interactions : 0.0;
@@ -441,12 +454,13 @@ static fcb_status close_round(coordinator *co)
         st = fcb_checkpoint_save(co->options->state_dir, co->config_hash, f, &co->tally);
     if (st != FCB_OK)
         return st;
-    fprintf(stderr, "fedcb coordinator: round %d/%d: %d updates, reward %.4f%s\n", co->round + 1, c->rounds,
+    fprintf(stderr, "fedcb coordinator: round %d/%d: %d updates, reward %.4f%s\n", co->round + 1,
+            fcb_federation_total_rounds(f),
             totals.updates, totals.examples ? totals.reward_sum / totals.examples : 0.0,
             totals.missing ? " (some sampled clients missing)" : "");
     co->round++;
     co->attempt = 0;
-    if (co->round == c->rounds)
+    if (co->round == fcb_federation_total_rounds(f))
         return finish_run(co);
     return open_round(co);
 }
@@ -536,14 +550,14 @@ static fcb_status start_server(coordinator *co, fcb_tls_files *tls)
         .tls = o->insecure ? NULL : tls,
         .methods = METHODS,
         .num_methods = NUM_METHODS,
-        .max_message_bytes = 2 * model_bytes + (1 << 20),
+        .max_message_bytes = 3 * model_bytes + (1 << 20), /* deployed, current and reference */
         .slots_per_method = 8,
     };
     int port = 0;
     fcb_status st = fcb_rpc_server_start(&sc, on_call, co, &co->server, &port);
     if (st == FCB_OK)
         fprintf(stderr, "fedcb coordinator: listening on %s (port %d, %s), %d rounds, config %.12s\n", o->listen,
-                port, o->insecure ? "plaintext" : "mutual TLS", co->config->rounds, co->config_hash);
+                port, o->insecure ? "plaintext" : "mutual TLS", fcb_federation_total_rounds(&co->fed), co->config_hash);
     if (st == FCB_OK && o->port_file)
         st = write_port_file(o->port_file, port);
     return st;
@@ -556,9 +570,6 @@ static fcb_status init_coordinator(coordinator *co, const fcb_config *config, co
     co->options = o;
     fcb_config_hash(config, co->config_hash);
     fcb_run_tally_init(&co->tally);
-    if (config->pref_rounds > 0)
-        return fcb_fail(FCB_ERR_CONFIG, "preference.rounds = %d: the preference stage runs in fedcb simulate; the "
-                                        "networked coordinator does not run it yet", config->pref_rounds);
     fcb_status st = fcb_world_build(&co->world, config);
     if (st == FCB_OK)
         st = fcb_federation_init(&co->fed, config, &co->world);
@@ -598,7 +609,7 @@ static void free_coordinator(coordinator *co)
 
 static fcb_status serve(coordinator *co)
 {
-    if (co->round >= co->config->rounds) {
+    if (co->round >= fcb_federation_total_rounds(&co->fed)) {
         fcb_status st = finish_run(co);
         if (st != FCB_OK)
             return st;

@@ -99,6 +99,8 @@ static fcb_status check_update(const Fedcb__UpdateRequest *m, const fcb_wire_lim
     double metrics[4] = {m->metrics->reward_sum, m->metrics->true_reward_sum, m->metrics->propensity_sum,
                          m->metrics->loss_sum};
     st = check_finite_doubles(metrics, 4, "metrics", c);
+    if (st == FCB_OK && !isfinite(m->metrics->margin_sum))
+        st = fcb_fail(FCB_ERR_ARG, "update from client %u: metrics.margin_sum is not finite", c);
     if (st != FCB_OK)
         return st;
     /* Rewards and propensities lie in [0, 1] per example. */
@@ -166,6 +168,9 @@ fcb_status fcb_decode_task_reply(const uint8_t *data, size_t len, const fcb_wire
     else if (m->n_current_params != 0 && m->n_current_params != limits->num_params)
         st = fcb_fail(FCB_ERR_ARG, "task: current model has %zu parameters, expected %zu", m->n_current_params,
                       limits->num_params);
+    else if (m->n_reference_params != 0 && m->n_reference_params != limits->num_params)
+        st = fcb_fail(FCB_ERR_ARG, "task: reference model has %zu parameters, expected %zu", m->n_reference_params,
+                      limits->num_params);
     else if (m->n_deployed_stats != 0 && m->n_deployed_stats != limits->stats_size)
         st = fcb_fail(FCB_ERR_ARG, "task: statistics have %zu values, expected %zu", m->n_deployed_stats,
                       limits->stats_size);
@@ -177,6 +182,9 @@ fcb_status fcb_decode_task_reply(const uint8_t *data, size_t len, const fcb_wire
     for (size_t i = 0; st == FCB_OK && i < m->n_current_params; i++)
         if (!isfinite(m->current_params[i]))
             st = fcb_fail(FCB_ERR_ARG, "task: current_params[%zu] is not finite", i);
+    for (size_t i = 0; st == FCB_OK && i < m->n_reference_params; i++)
+        if (!isfinite(m->reference_params[i]))
+            st = fcb_fail(FCB_ERR_ARG, "task: reference_params[%zu] is not finite", i);
     for (size_t i = 0; st == FCB_OK && i < m->n_deployed_stats; i++)
         if (!isfinite(m->deployed_stats[i]))
             st = fcb_fail(FCB_ERR_ARG, "task: deployed_stats[%zu] is not finite", i);

@@ -60,6 +60,12 @@ static size_t optimizer_size(const fcb_federation *f)
     return f->linear ? 0 : fcb_server_optimizer_state_size(&f->server);
 }
 
+/* The preference stage's frozen reference (valid once the stage began). */
+static size_t reference_size(const fcb_federation *f)
+{
+    return f->preference.rounds > 0 ? f->num_params : 0;
+}
+
 static fcb_status serialize(const fcb_federation *f, const fcb_run_tally *tally, const char *config_hash,
                             bytes *b)
 {
@@ -75,7 +81,8 @@ static fcb_status serialize(const fcb_federation *f, const fcb_run_tally *tally,
     h.tally_size = sizeof *tally;
     int ok = append(b, &h, sizeof h) && append(b, tally, sizeof *tally) &&
              append(b, f->current, f->num_params * sizeof(float)) &&
-             append(b, f->deployed, f->num_params * sizeof(float));
+             append(b, f->deployed, f->num_params * sizeof(float)) &&
+             (!reference_size(f) || append(b, f->preference.reference, reference_size(f) * sizeof(float)));
     if (ok && h.optimizer_size) {
         float *state = malloc(h.optimizer_size * sizeof(float));
         ok = state && fcb_server_optimizer_save(&f->server, state, h.optimizer_size) == FCB_OK &&
@@ -208,7 +215,7 @@ static fcb_status restore(const bytes *b, const char *path, const char *config_h
     if (memcmp(h.config_hash, config_hash, HASH_HEX) != 0)
         return fcb_fail(FCB_ERR_CONFIG, "%s: made with a different config", path);
     size_t stats = f->linear ? f->stats_size : 0;
-    size_t expected = sizeof h + sizeof *tally + 2 * f->num_params * sizeof(float) +
+    size_t expected = sizeof h + sizeof *tally + (2 * f->num_params + reference_size(f)) * sizeof(float) +
                       optimizer_size(f) * sizeof(float) + 2 * stats * sizeof(double) + DIGEST;
     if (h.num_params != f->num_params || h.stats_size != stats || h.optimizer_size != optimizer_size(f) ||
         h.tally_size != sizeof *tally || b->len != expected)
@@ -220,6 +227,9 @@ static fcb_status restore(const bytes *b, const char *path, const char *config_h
     p += f->num_params * sizeof(float);
     memcpy(f->deployed, p, f->num_params * sizeof(float));
     p += f->num_params * sizeof(float);
+    if (reference_size(f))
+        memcpy(f->preference.reference, p, reference_size(f) * sizeof(float));
+    p += reference_size(f) * sizeof(float);
     fcb_status st = FCB_OK;
     if (h.optimizer_size) {
         float *state = malloc(h.optimizer_size * sizeof(float));

@@ -76,7 +76,7 @@ fcb_status fcb_preference_stage_init(fcb_preference_stage *s, const fcb_config *
         return st;
     fcb_policy_config_default(&s->policy, FCB_POLICY_SOFTMAX);
     s->policy.temperature = (float)c->pref_temperature;
-    s->reference = malloc(s->num_params * sizeof(float));
+    s->reference = calloc(s->num_params, sizeof(float)); /* written to checkpoints before the stage begins */
     if (!s->reference)
         return fcb_fail(FCB_ERR_NOMEM, "preference: out of memory");
     if (s->setup.loss.kind == FCB_PREFERENCE_DISTILL)

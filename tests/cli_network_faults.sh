@@ -4,7 +4,8 @@
 #  2. stragglers past the round timeout: their late updates are rejected as
 #     stale and the client is told so;
 #  3. the coordinator killed with SIGKILL after some rounds and restarted
-#     on the same --state-dir: it resumes from the checkpoint, finishes, and
+#     on the same --state-dir, inside the preference stage: it resumes from
+#     the checkpoint (reference model included), finishes, and
 #     the whole run still equals `fedcb simulate` byte for byte.
 source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 cli_init "$@"
@@ -88,7 +89,11 @@ say "   $(grep -c 'is stale' "$WORK/slow-coord.err") late updates rejected as st
 say "3. the coordinator killed with SIGKILL and restarted"
 # Stragglers 0.5 s late (in time for both the simulated 1 s deadline and the
 # real timeout) slow the rounds down enough to kill the coordinator mid-run.
-SLOW=(--set run.rounds=12 --set clients.straggler_fraction=0.2 --set clients.straggler_delay=0.5)
+# Two bandit rounds, then ten preference rounds: the kill falls in the
+# preference stage, so the frozen reference must come back from the
+# checkpoint.
+SLOW=(--set run.rounds=2 --set preference.rounds=10 --set preference.learning_rate=0.1
+      --set clients.straggler_fraction=0.2 --set clients.straggler_delay=0.5)
 simulate_ok "$WORK/resume-sim" --config "$CONFIG" "${SLOW[@]}"
 start_all resume "${SLOW[@]}" --state-dir "$WORK/state" --out "$WORK/resume"
 wait_rounds "$WORK/resume" 3 120
