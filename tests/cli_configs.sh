@@ -80,7 +80,10 @@ for config in "${configs[@]}"; do
             skipped=$((skipped + 1))
             continue
         fi
-        run_config "$name" "$config" 1 --set run.rounds=1 --set clients.clients_per_round=2 \
+        rounds=(--set run.rounds=1)
+        # A preference config: one preference round instead.
+        grep -q '^\[preference\]' "$config" && rounds=(--set run.rounds=0 --set preference.rounds=1)
+        run_config "$name" "$config" 1 "${rounds[@]}" --set clients.clients_per_round=2 \
             --set clients.examples_per_round=20 --set scenario.pretrain_epochs=1
     else
         run_config "$name" "$config" 2 --set run.rounds=2
