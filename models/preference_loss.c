@@ -204,8 +204,7 @@ static double sigmoid(double x)
     return e / (1.0 + e);
 }
 
-/* logsumexp(row / tau) with the max subtracted. */
-static double logsumexp(const float *row, int k, double tau)
+double fcb_logsumexp_scaled(const float *row, int k, double tau)
 {
     double max = row[0] / tau;
     for (int a = 1; a < k; a++)
@@ -320,8 +319,8 @@ fcb_status fcb_preference_loss(const fcb_preference_params *params,
         const float *row = batch->scores + (size_t)i * k;
         const float *ref = batch->ref_scores + (size_t)i * k;
         int w = batch->winners[i], l = batch->losers[i];
-        double lse = logsumexp(row, k, tau);
-        double ref_lse = logsumexp(ref, k, tau);
+        double lse = fcb_logsumexp_scaled(row, k, tau);
+        double ref_lse = fcb_logsumexp_scaled(ref, k, tau);
         double h = (log_prob(row, lse, tau, w) - log_prob(row, lse, tau, l)) -
                    (log_prob(ref, ref_lse, tau, w) - log_prob(ref, ref_lse, tau, l));
         pair_loss pair = loss_of_pair(params, batch, i, h);

@@ -69,6 +69,9 @@ const char *fcb_preference_kind_name(fcb_preference_kind kind);
 fcb_status fcb_ensemble_kind_from_name(const char *name, fcb_ensemble_kind *out);
 const char *fcb_ensemble_kind_name(fcb_ensemble_kind kind);
 
+/* logsumexp(row / tau) over k scores, computed with the max subtracted. */
+double fcb_logsumexp_scaled(const float *row, int k, double tau);
+
 /* The loss of params->kind: mean over pairs in *loss, dL/df (n x K) in
  * dscores. margins (n, may be NULL) receives beta h per pair and
  * mean_margin (may be NULL) its mean. Fails, writing nothing, on bad

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "preference_loss.h"
+
 static fcb_status check_shape(const char *fn, int n, int k)
 {
     if (n < 1)
@@ -35,13 +37,7 @@ static fcb_status check_finite(const char *fn, const char *what, const float *va
 /* log softmax(row / tau) into out (k values), the max subtracted. */
 static void log_softmax(const float *row, int k, double tau, double *out)
 {
-    double max = row[0] / tau;
-    for (int a = 1; a < k; a++)
-        max = fmax(max, row[a] / tau);
-    double sum = 0.0;
-    for (int a = 0; a < k; a++)
-        sum += exp(row[a] / tau - max);
-    double lse = max + log(sum);
+    double lse = fcb_logsumexp_scaled(row, k, tau);
     for (int a = 0; a < k; a++)
         out[a] = row[a] / tau - lse;
 }
