@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char MAGIC[8] = {'F', 'C', 'B', 'C', 'K', 'P', 'T', '1'};
+static const char MAGIC[8] = {'F', 'C', 'B', 'C', 'K', 'P', 'T', '2'};
 enum { HASH_HEX = 64, DIGEST = 32, KEEP = 2 };
 
 typedef struct {
@@ -66,6 +66,14 @@ static size_t reference_size(const fcb_federation *f)
     return f->preference.rounds > 0 ? f->num_params : 0;
 }
 
+/* DP-FedAvg's running state: the clip norm (adaptive clipping moves it)
+ * and the accountant's totals. */
+typedef struct {
+    double clip_norm;
+    int64_t steps;
+    double rdp[FCB_DP_NUM_ORDERS];
+} dp_state;
+
 static fcb_status serialize(const fcb_federation *f, const fcb_run_tally *tally, const char *config_hash,
                             bytes *b)
 {
@@ -83,6 +91,9 @@ static fcb_status serialize(const fcb_federation *f, const fcb_run_tally *tally,
              append(b, f->current, f->num_params * sizeof(float)) &&
              append(b, f->deployed, f->num_params * sizeof(float)) &&
              (!reference_size(f) || append(b, f->preference.reference, reference_size(f) * sizeof(float)));
+    dp_state dp = {f->dp_clip_norm, f->accountant.steps, {0}};
+    memcpy(dp.rdp, f->accountant.rdp, sizeof dp.rdp);
+    ok = ok && append(b, &dp, sizeof dp);
     if (ok && h.optimizer_size) {
         float *state = malloc(h.optimizer_size * sizeof(float));
         ok = state && fcb_server_optimizer_save(&f->server, state, h.optimizer_size) == FCB_OK &&
@@ -216,6 +227,7 @@ static fcb_status restore(const bytes *b, const char *path, const char *config_h
         return fcb_fail(FCB_ERR_CONFIG, "%s: made with a different config", path);
     size_t stats = f->linear ? f->stats_size : 0;
     size_t expected = sizeof h + sizeof *tally + (2 * f->num_params + reference_size(f)) * sizeof(float) +
+                      sizeof(dp_state) +
                       optimizer_size(f) * sizeof(float) + 2 * stats * sizeof(double) + DIGEST;
     if (h.num_params != f->num_params || h.stats_size != stats || h.optimizer_size != optimizer_size(f) ||
         h.tally_size != sizeof *tally || b->len != expected)
@@ -230,6 +242,12 @@ static fcb_status restore(const bytes *b, const char *path, const char *config_h
     if (reference_size(f))
         memcpy(f->preference.reference, p, reference_size(f) * sizeof(float));
     p += reference_size(f) * sizeof(float);
+    dp_state dp;
+    memcpy(&dp, p, sizeof dp);
+    p += sizeof dp;
+    f->dp_clip_norm = dp.clip_norm;
+    f->accountant.steps = (long)dp.steps;
+    memcpy(f->accountant.rdp, dp.rdp, sizeof dp.rdp);
     fcb_status st = FCB_OK;
     if (h.optimizer_size) {
         float *state = malloc(h.optimizer_size * sizeof(float));

@@ -5,7 +5,8 @@
 #include "round_finish.h"
 
 /* The coordinator's durable state after a completed round: the current and
- * deployed models (or statistics), the server optimiser's state, the model
+ * deployed models (or statistics), the preference stage's reference, the
+ * DP clip norm and privacy accountant, the server optimiser's state, the model
  * versions and the run's tally. The round number is the RNG position: every
  * stream is keyed by (seed, purpose, client, round). Each checkpoint is
  * written to a temporary file, fsynced, renamed to DIR/round-NNNNNN.ckpt and

@@ -4,6 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "defense_config.h"
+
+/* The set of malicious clients, fixed for the run (malicious.h). */
+static fcb_status choose_attackers(fcb_client_worker *w, const fcb_config *c)
+{
+    fcb_status st = fcb_malicious_from_config(c, &w->attack);
+    if (st != FCB_OK || w->attack.kind == FCB_ATTACK_NONE)
+        return st;
+    w->is_malicious = malloc((size_t)c->num_clients);
+    if (!w->is_malicious)
+        return fcb_fail(FCB_ERR_NOMEM, "malicious clients: out of memory");
+    return fcb_malicious_choose(&w->attack, c->seed, c->num_clients, w->is_malicious);
+}
+
 fcb_status fcb_client_worker_init(fcb_client_worker *w, const fcb_client_setup *setup,
                                   const fcb_preference_stage *preference, const fcb_world *world,
                                   const fcb_config *config)
@@ -18,6 +32,8 @@ fcb_status fcb_client_worker_init(fcb_client_worker *w, const fcb_client_setup *
     }
     if (st == FCB_OK)
         st = fcb_round_data_init(&w->data, world, config->examples_per_round);
+    if (st == FCB_OK)
+        st = choose_attackers(w, config);
     if (st == FCB_OK && fcb_policy_is_linear(setup->policy.kind))
         st = fcb_linposterior_init(&w->posterior, world->model.config.num_actions, fcb_linear_phi_dim(world),
                                    setup->policy.diagonal);
@@ -29,6 +45,7 @@ void fcb_client_worker_free(fcb_client_worker *w)
     fcb_client_buffers_free(&w->buffers);
     fcb_preference_buffers_free(&w->preference);
     free(w->utilities);
+    free(w->is_malicious);
     fcb_round_data_free(&w->data);
     fcb_linposterior_free(&w->posterior);
 }
@@ -68,6 +85,15 @@ static fcb_status preference_round(const fcb_client_task_inputs *in, fcb_client_
     return st;
 }
 
+/* A malicious client replaces its honest delta by the configured attack. */
+static fcb_status attack(const fcb_client_worker *w, const fcb_config *c, int client, int round, float *delta,
+                         size_t dim)
+{
+    if (!w->is_malicious || !w->is_malicious[client])
+        return FCB_OK;
+    return fcb_malicious_apply(&w->attack, c->seed, client, round, delta, dim);
+}
+
 void fcb_client_task_run(const fcb_client_task_inputs *in, fcb_client_worker *w, int round, fcb_slot *sl,
                          float *delta, fcb_linstats *stats)
 {
@@ -98,6 +124,8 @@ void fcb_client_task_run(const fcb_client_task_inputs *in, fcb_client_worker *w,
     else if (st == FCB_OK)
         st = fcb_client_round(in->setup, &w->buffers, sl->client, round, in->deployed, in->current, w->data.x,
                               w->data.n, &feedback, delta, &sl->result);
+    if (st == FCB_OK && !fcb_policy_is_linear(in->setup->policy.kind))
+        st = attack(w, c, sl->client, round, delta, in->setup->model->num_params);
     if (st != FCB_OK) {
         sl->state = FCB_SLOT_FAILED;
         sl->status = st;

@@ -2,6 +2,7 @@
 #define FEDCB_CLIENT_TASK_H
 
 #include "client_step.h"
+#include "malicious.h"
 #include "config.h"
 #include "federation.h"
 #include "round_data.h"
@@ -16,6 +17,8 @@ typedef struct {
     fcb_client_buffers buffers;
     fcb_preference_buffers preference; /* allocated only with a preference stage */
     float *utilities;                  /* preference rounds: examples_per_round x K */
+    fcb_malicious_config attack;       /* [malicious] */
+    unsigned char *is_malicious;       /* num_clients flags; NULL without an attack */
     fcb_round_data data;
     fcb_linposterior posterior; /* LinUCB / Thompson: the deployed posterior (solve scratch is per worker) */
 } fcb_client_worker;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "defense_config.h"
+
 typedef enum { KEY_INT, KEY_U64, KEY_DOUBLE, KEY_BOOL, KEY_NAME, KEY_PATH, KEY_INT_LIST } key_type;
 
 typedef struct {
@@ -113,6 +115,20 @@ static const config_key KEYS[] = {
     FIELD("preference", "reward_models", KEY_PATH, pref_reward_models),
     FIELD("preference", "ensemble", KEY_NAME, pref_ensemble),
     FIELD("preference", "reward_scale", KEY_DOUBLE, pref_reward_scale),
+    FIELD("dp", "enabled", KEY_BOOL, dp_enabled),
+    FIELD("dp", "noise_multiplier", KEY_DOUBLE, dp_noise_multiplier),
+    FIELD("dp", "clip_norm", KEY_DOUBLE, dp_clip_norm),
+    FIELD("dp", "adaptive", KEY_BOOL, dp_adaptive),
+    FIELD("dp", "target_quantile", KEY_DOUBLE, dp_target_quantile),
+    FIELD("dp", "clip_learning_rate", KEY_DOUBLE, dp_clip_learning_rate),
+    FIELD("dp", "clipped_count_stddev", KEY_DOUBLE, dp_clipped_count_stddev),
+    FIELD("dp", "delta", KEY_DOUBLE, dp_delta),
+    FIELD("aggregation", "kind", KEY_NAME, aggregation),
+    FIELD("aggregation", "trim_fraction", KEY_DOUBLE, trim_fraction),
+    FIELD("aggregation", "max_norm", KEY_DOUBLE, aggregation_max_norm),
+    FIELD("malicious", "kind", KEY_NAME, malicious),
+    FIELD("malicious", "fraction", KEY_DOUBLE, malicious_fraction),
+    FIELD("malicious", "scale", KEY_DOUBLE, malicious_scale),
     FIELD("network", "round_timeout", KEY_DOUBLE, round_timeout),
     FIELD("network", "quorum", KEY_DOUBLE, quorum),
     FIELD("network", "min_clients", KEY_INT, min_clients),
@@ -196,6 +212,15 @@ void fcb_config_default(fcb_config *c)
     c->pref_learning_rate = 0.01;
     c->pref_local_epochs = 1;
     strcpy(c->pref_ensemble, "pessimistic");
+    c->dp_noise_multiplier = 1.0;
+    c->dp_clip_norm = 1.0;
+    c->dp_target_quantile = 0.5;
+    c->dp_clip_learning_rate = 0.2;
+    strcpy(c->aggregation, "mean");
+    c->trim_fraction = 0.1;
+    c->aggregation_max_norm = 1.0;
+    strcpy(c->malicious, "none");
+    c->malicious_scale = 1.0;
     c->pref_reward_scale = 1.0;
 }
 
@@ -500,5 +525,5 @@ fcb_status fcb_config_validate(const fcb_config *c)
         if (c->hidden[i] < 1)
             return fcb_fail(FCB_ERR_CONFIG, "model.hidden: layer %d has width %d; widths must be >= 1",
                             i + 1, c->hidden[i]);
-    return FCB_OK;
+    return fcb_defense_config_validate(c);
 }

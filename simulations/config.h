@@ -116,6 +116,23 @@ typedef struct {
     char pref_reward_models[FCB_CONFIG_PATH_MAX]; /* distill: comma-separated run directories */
     char pref_ensemble[FCB_CONFIG_NAME_MAX];  /* pessimistic | mean */
     double pref_reward_scale; /* distill target = scale * reward difference */
+    /* [dp] DP-FedAvg (coordinator/dp_clip.h, dp_accountant.h) */
+    int dp_enabled;
+    double dp_noise_multiplier;   /* z: the total noise multiplier the accountant charges */
+    double dp_clip_norm;          /* C; the starting C when adaptive */
+    int dp_adaptive;              /* move C towards the target quantile of the update norms */
+    double dp_target_quantile;
+    double dp_clip_learning_rate;
+    double dp_clipped_count_stddev;
+    double dp_delta;              /* the delta epsilon is reported at; 0 = 1 / num_clients^1.1 */
+    /* [aggregation] */
+    char aggregation[FCB_CONFIG_NAME_MAX]; /* mean | median | trimmed_mean | norm_bound */
+    double trim_fraction;
+    double aggregation_max_norm;
+    /* [malicious] (simulations/malicious.h) */
+    char malicious[FCB_CONFIG_NAME_MAX];   /* none | sign_flip | scale | noise */
+    double malicious_fraction;
+    double malicious_scale;
     /* [network] (fedcb coordinator / fedcb client only) */
     double round_timeout;  /* seconds the coordinator waits for a round's updates */
     double quorum;         /* fraction of the sampled clients whose updates make a round */

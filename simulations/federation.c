@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client_sampling.h"
+#include "defense_config.h"
 #include "run_output.h"
 #include "update_check.h"
 
@@ -63,6 +64,43 @@ static fcb_status init_server_optimizer(fcb_federation *f)
     if (st == FCB_OK && !f->linear)
         st = fcb_server_optimizer_init(&f->server, &sc, f->num_params);
     return st;
+}
+
+/* [aggregation], [malicious] and [dp]; the config was validated, so the
+ * policy is score-based whenever any of them is on. */
+static fcb_status init_defenses(fcb_federation *f)
+{
+    const fcb_config *c = f->config;
+    fcb_status st = fcb_aggregation_from_config(c, &f->robust, &f->robust_rule);
+    if (st == FCB_OK)
+        st = fcb_malicious_from_config(c, &f->malicious);
+    if (st != FCB_OK)
+        return st;
+    f->dp = c->dp_enabled;
+    f->dp_config = fcb_dp_config_from(c);
+    f->dp_clip_norm = f->dp_config.clip_norm;
+    f->dp_delta = fcb_dp_delta(c);
+    f->dp_sampling_rate = (double)c->clients_per_round / c->num_clients;
+    fcb_dp_accountant_init(&f->accountant);
+    if (f->dp && (st = fcb_dp_sum_noise_multiplier(&f->dp_config, &f->dp_sum_noise_multiplier)) != FCB_OK)
+        return st;
+    if (f->malicious.kind != FCB_ATTACK_NONE) {
+        f->is_malicious = malloc((size_t)c->num_clients);
+        if (!f->is_malicious)
+            return fcb_fail(FCB_ERR_NOMEM, "malicious clients: out of memory");
+        st = fcb_malicious_choose(&f->malicious, c->seed, c->num_clients, f->is_malicious);
+        if (st != FCB_OK)
+            return st;
+    }
+    if (!f->robust && !f->dp)
+        return FCB_OK;
+    f->rows = malloc((size_t)f->num_slots * f->num_params * sizeof(float));
+    f->robust_scratch_size = fcb_robust_scratch_size(f->num_slots, f->num_params);
+    f->robust_scratch = malloc(f->robust_scratch_size * sizeof(double));
+    if (!f->rows || !f->robust_scratch)
+        return fcb_fail(FCB_ERR_NOMEM, "aggregation: out of memory for %d clients x %zu parameters", f->num_slots,
+                        f->num_params);
+    return FCB_OK;
 }
 
 int fcb_linear_phi_dim(const fcb_world *world)
@@ -155,7 +193,10 @@ fcb_status fcb_federation_init(fcb_federation *f, const fcb_config *config, cons
     memcpy(f->deployed, world->initial_params, p * sizeof(float));
     if (f->linear)
         return init_linear(f);
-    return fcb_aggregator_init(&f->aggregator, p, f->num_slots);
+    st = fcb_aggregator_init(&f->aggregator, p, f->num_slots);
+    if (st == FCB_OK)
+        st = init_defenses(f);
+    return st;
 }
 
 void fcb_federation_free(fcb_federation *f)
@@ -177,6 +218,9 @@ void fcb_federation_free(fcb_federation *f)
     free(f->current);
     free(f->deployed);
     free(f->mean_delta);
+    free(f->is_malicious);
+    free(f->rows);
+    free(f->robust_scratch);
     fcb_preference_stage_free(&f->preference);
     memset(f, 0, sizeof *f);
 }
@@ -255,6 +299,78 @@ static int count_slot(const fcb_federation *f, const fcb_slot *sl, fcb_round_tot
     return 1;
 }
 
+/* Copies the aggregator's updates into f->rows in increasing client-id
+ * order (the networked coordinator adds them as they arrive). */
+static void rows_by_client(fcb_federation *f)
+{
+    const fcb_aggregator *agg = &f->aggregator;
+    int *order = agg->order;
+    for (int i = 0; i < agg->count; i++) {
+        int j = i;
+        for (; j > 0 && agg->client_ids[order[j - 1]] > agg->client_ids[i]; j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    size_t p = f->num_params;
+    for (int i = 0; i < agg->count; i++)
+        memcpy(f->rows + (size_t)i * p, agg->deltas + (size_t)order[i] * p, p * sizeof(float));
+}
+
+/* DP-FedAvg: clip every row to C, sum them in client-id order, add the
+ * Gaussian noise and divide by the expected number of clients, so that one
+ * client's update moves the result by at most C / clients_per_round. */
+static fcb_status dp_mean(fcb_federation *f, fcb_round_totals *t)
+{
+    size_t p = f->num_params;
+    int m = f->aggregator.count;
+    double *sum = f->aggregator.sum;
+    memset(sum, 0, p * sizeof(double));
+    for (int i = 0; i < m; i++) {
+        float *row = f->rows + (size_t)i * p;
+        int clipped = 0;
+        fcb_status st = fcb_dp_clip(row, p, f->dp_clip_norm, NULL, &clipped);
+        if (st != FCB_OK)
+            return st;
+        t->clipped += clipped;
+        for (size_t k = 0; k < p; k++)
+            sum[k] += row[k];
+    }
+    for (size_t k = 0; k < p; k++)
+        f->mean_delta[k] = (float)sum[k];
+    fcb_rng rng;
+    fcb_rng_init(&rng, f->config->seed, FCB_STREAM_DP_NOISE, 0xFFFFFFFFu, (uint32_t)f->round);
+    fcb_status st = fcb_dp_add_noise(f->mean_delta, p, f->dp_sum_noise_multiplier, f->dp_clip_norm, &rng);
+    if (st != FCB_OK)
+        return st;
+    float expected_clients = (float)f->config->clients_per_round;
+    for (size_t k = 0; k < p; k++)
+        f->mean_delta[k] /= expected_clients;
+    st = fcb_dp_accountant_add(&f->accountant, f->dp_sampling_rate, f->dp_config.noise_multiplier, 1);
+    if (st != FCB_OK || !f->dp_config.adaptive)
+        return st;
+    fcb_rng count_rng;
+    fcb_rng_init(&count_rng, f->config->seed, FCB_STREAM_DP_NOISE, 0xFFFFFFFEu, (uint32_t)f->round);
+    return fcb_dp_adapt_clip_norm(&f->dp_config, m - t->clipped, f->config->clients_per_round, &count_rng,
+                                  &f->dp_clip_norm);
+}
+
+/* mean_delta from the round's accepted updates (at least one). */
+static fcb_status merge_updates(fcb_federation *f, fcb_round_totals *t)
+{
+    if (!f->robust && !f->dp)
+        return fcb_aggregator_mean(&f->aggregator, f->weighting, f->mean_delta);
+    rows_by_client(f);
+    if (f->dp)
+        return dp_mean(f, t);
+    return fcb_robust_aggregate(&f->robust_rule, f->rows, f->aggregator.count, f->num_params, f->robust_scratch,
+                                f->robust_scratch_size, f->mean_delta);
+}
+
+fcb_status fcb_federation_epsilon(const fcb_federation *f, double *epsilon, double *best_order)
+{
+    return fcb_dp_accountant_epsilon(&f->accountant, f->dp_delta, epsilon, best_order);
+}
+
 fcb_status fcb_federation_aggregate(fcb_federation *f, fcb_round_totals *t)
 {
     memset(t, 0, sizeof *t);
@@ -283,13 +399,15 @@ fcb_status fcb_federation_aggregate(fcb_federation *f, fcb_round_totals *t)
         if (st != FCB_OK)
             return st;
         t->updates++;
+        t->malicious += f->is_malicious && f->is_malicious[sl->client];
     }
+    t->clip_norm = f->dp_clip_norm;
     if (t->updates == 0)
         return FCB_OK;
     f->current_version++;
     if (f->linear)
         return FCB_OK;
-    fcb_status st = fcb_aggregator_mean(&f->aggregator, f->weighting, f->mean_delta);
+    fcb_status st = merge_updates(f, t);
     if (st == FCB_OK)
         st = fcb_server_optimizer_apply(&f->server, f->current, f->mean_delta);
     return st;

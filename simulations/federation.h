@@ -4,8 +4,12 @@
 #include "aggregate.h"
 #include "client_step.h"
 #include "config.h"
+#include "dp_accountant.h"
+#include "dp_clip.h"
 #include "linear_bandit.h"
+#include "malicious.h"
 #include "preference_stage.h"
+#include "robust_aggregate.h"
 #include "server_optimizer.h"
 #include "world.h"
 
@@ -44,6 +48,9 @@ typedef struct {
     double margin_sum;          /* preference rounds: beta * h over the updates' pairs */
     int steps;
     double bytes_up, bytes_down;
+    int malicious;              /* aggregated updates that came from malicious clients */
+    double clip_norm;           /* DP: the C this round's updates were clipped to */
+    int clipped;                /* DP: aggregated updates whose norm was above C */
 } fcb_round_totals;
 
 typedef struct {
@@ -75,6 +82,21 @@ typedef struct {
     fcb_linposterior deployed_posterior;
     fcb_linposterior current_posterior;
     fcb_preference_stage preference; /* [preference]: rounds after the bandit rounds */
+    /* [aggregation], [malicious] and [dp] (score-based policies only) */
+    int robust;                      /* a robust rule replaces the mean */
+    fcb_robust_config robust_rule;
+    fcb_malicious_config malicious;
+    unsigned char *is_malicious;     /* num_clients flags; NULL without an attack */
+    int dp;                          /* dp.enabled: DP-FedAvg instead of the mean */
+    fcb_dp_config dp_config;
+    double dp_sum_noise_multiplier;  /* z of the sum: below dp.noise_multiplier with adaptive clipping */
+    double dp_sampling_rate;         /* q = clients_per_round / num_clients, for the accountant */
+    double dp_delta;                 /* epsilon is reported at this delta */
+    double dp_clip_norm;             /* C of the next aggregation (moves with adaptive clipping) */
+    fcb_dp_accountant accountant;    /* one step per aggregated round */
+    float *rows;                     /* num_slots x num_params: a round's updates in client-id order */
+    double *robust_scratch;
+    size_t robust_scratch_size;
 } fcb_federation;
 
 /* The client side's setup (model, policy, loss, SGD) from a config. */
@@ -98,8 +120,19 @@ fcb_status fcb_federation_sample(fcb_federation *f, int round, int attempt);
 float *fcb_federation_slot_delta(fcb_federation *f, int slot);
 
 /* Validates and merges the slots in order, applies the server optimiser and
- * fills totals. A slot still PENDING counts as missing. */
+ * fills totals. A slot still PENDING counts as missing. The merge is the
+ * FedAvg mean (server.weighting), a robust rule (aggregation.kind) or
+ * DP-FedAvg (dp.enabled): each update clipped to C, the sum in client-id
+ * order plus N(0, (z_sum C)^2) per coordinate from the stream
+ * (seed, FCB_STREAM_DP_NOISE, 0xFFFFFFFF, round), divided by
+ * clients_per_round; then one accountant step and, when adaptive, the
+ * clip-norm update. */
 fcb_status fcb_federation_aggregate(fcb_federation *f, fcb_round_totals *totals);
+
+/* DP runs: epsilon at f->dp_delta of the rounds aggregated so far (+inf
+ * with dp.noise_multiplier = 0), and the Renyi order that gives it (may be
+ * NULL). */
+fcb_status fcb_federation_epsilon(const fcb_federation *f, double *epsilon, double *best_order);
 
 /* Refreshes the deployed model (or posterior) from the current one. */
 fcb_status fcb_federation_deploy(fcb_federation *f);

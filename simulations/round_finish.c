@@ -1,5 +1,6 @@
 #include "round_finish.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "wall_time.h"
@@ -61,6 +62,29 @@ static void add_preference_metrics(json_t *line, const fcb_run_tally *tally, int
     }
 }
 
+/* epsilon is +inf with dp.noise_multiplier = 0, which JSON writes as null. */
+static json_t *json_epsilon(double epsilon)
+{
+    return isfinite(epsilon) ? json_real(epsilon) : json_null();
+}
+
+static fcb_status add_defense_metrics(json_t *line, const fcb_federation *f, const fcb_round_totals *t)
+{
+    if (f->malicious.kind != FCB_ATTACK_NONE)
+        json_object_set_new(line, "malicious", json_integer(t->malicious));
+    if (!f->dp)
+        return FCB_OK;
+    double epsilon;
+    fcb_status st = fcb_federation_epsilon(f, &epsilon, NULL);
+    if (st != FCB_OK)
+        return st;
+    json_object_set_new(line, "epsilon", json_epsilon(epsilon));
+    json_object_set_new(line, "delta", json_real(f->dp_delta));
+    json_object_set_new(line, "clip_norm", json_real(t->clip_norm));
+    json_object_set_new(line, "clipped_fraction", json_real(t->updates ? (double)t->clipped / t->updates : 0.0));
+    return FCB_OK;
+}
+
 fcb_status fcb_round_finish(fcb_federation *f, fcb_run_tally *tally, fcb_run_output *out, double round_start,
                             fcb_round_totals *t)
 {
@@ -97,7 +121,9 @@ fcb_status fcb_round_finish(fcb_federation *f, fcb_run_tally *tally, fcb_run_out
     }
     if (preference)
         add_preference_metrics(line, tally, eval_round);
-    st = fcb_run_output_round(out, line);
+    st = add_defense_metrics(line, f, t);
+    if (st == FCB_OK)
+        st = fcb_run_output_round(out, line);
     json_decref(line);
     return st;
 }
@@ -140,6 +166,52 @@ static json_t *preference_summary(const fcb_federation *f, const fcb_run_tally *
     return j;
 }
 
+static json_t *privacy_summary(const fcb_federation *f)
+{
+    const fcb_dp_config *dp = &f->dp_config;
+    double epsilon = INFINITY, best_order = 0.0;
+    fcb_federation_epsilon(f, &epsilon, &best_order);
+    json_t *j = json_object();
+    json_object_set_new(j, "mechanism", json_string("DP-FedAvg, Gaussian"));
+    json_object_set_new(j, "accountant", json_string("RDP, Poisson-subsampled Gaussian"));
+    json_object_set_new(j, "epsilon", json_epsilon(epsilon));
+    json_object_set_new(j, "delta", json_real(f->dp_delta));
+    json_object_set_new(j, "best_order", json_real(best_order));
+    json_object_set_new(j, "steps", json_integer(f->accountant.steps));
+    json_object_set_new(j, "sampling_rate", json_real(f->dp_sampling_rate));
+    json_object_set_new(j, "noise_multiplier", json_real(dp->noise_multiplier));
+    json_object_set_new(j, "sum_noise_multiplier", json_real(f->dp_sum_noise_multiplier));
+    json_object_set_new(j, "adaptive", json_boolean(dp->adaptive));
+    json_object_set_new(j, "initial_clip_norm", json_real(dp->clip_norm));
+    json_object_set_new(j, "clip_norm", json_real(f->dp_clip_norm));
+    return j;
+}
+
+static json_t *aggregation_summary(const fcb_federation *f)
+{
+    const fcb_robust_config *rule = &f->robust_rule;
+    json_t *j = json_object();
+    json_object_set_new(j, "kind", json_string(fcb_robust_kind_name(rule->kind)));
+    if (rule->kind == FCB_ROBUST_TRIMMED_MEAN)
+        json_object_set_new(j, "trim_fraction", json_real(rule->trim_fraction));
+    if (rule->kind == FCB_ROBUST_NORM_BOUND)
+        json_object_set_new(j, "max_norm", json_real(rule->max_norm));
+    return j;
+}
+
+static json_t *malicious_summary(const fcb_federation *f)
+{
+    int clients = 0;
+    for (int c = 0; c < f->config->num_clients; c++)
+        clients += f->is_malicious[c];
+    json_t *j = json_object();
+    json_object_set_new(j, "kind", json_string(fcb_attack_kind_name(f->malicious.kind)));
+    json_object_set_new(j, "fraction", json_real(f->malicious.fraction));
+    json_object_set_new(j, "scale", json_real(f->malicious.scale));
+    json_object_set_new(j, "clients", json_integer(clients));
+    return j;
+}
+
 json_t *fcb_run_summary_json(const fcb_federation *f, const fcb_run_tally *tally, const fcb_run_result *r)
 {
     int k = f->world->model.config.num_actions;
@@ -158,6 +230,12 @@ json_t *fcb_run_summary_json(const fcb_federation *f, const fcb_run_tally *tally
     json_object_set_new(j, "passes", json_real(r->passes));
     if (f->preference.rounds > 0)
         json_object_set_new(j, "preference", preference_summary(f, tally));
+    if (f->dp)
+        json_object_set_new(j, "privacy", privacy_summary(f));
+    if (f->robust)
+        json_object_set_new(j, "aggregation", aggregation_summary(f));
+    if (f->is_malicious)
+        json_object_set_new(j, "malicious", malicious_summary(f));
     json_object_set_new(j, "policy", json_string(fcb_policy_kind_name(f->setup.policy.kind)));
     json_object_set_new(j, "scenario", json_string(fcb_scenario_name(f->world->scenario)));
     json_object_set_new(j, "num_params", json_integer((json_int_t)f->num_params));

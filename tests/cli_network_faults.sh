@@ -5,7 +5,8 @@
 #     stale and the client is told so;
 #  3. the coordinator killed with SIGKILL after some rounds and restarted
 #     on the same --state-dir, inside the preference stage: it resumes from
-#     the checkpoint (reference model included), finishes, and
+#     the checkpoint (reference model, DP clip norm and accountant
+#     included), finishes, and
 #     the whole run still equals `fedcb simulate` byte for byte.
 source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 cli_init "$@"
@@ -91,9 +92,11 @@ say "3. the coordinator killed with SIGKILL and restarted"
 # real timeout) slow the rounds down enough to kill the coordinator mid-run.
 # Two bandit rounds, then ten preference rounds: the kill falls in the
 # preference stage, so the frozen reference must come back from the
-# checkpoint.
+# checkpoint; with DP-FedAvg and adaptive clipping, so must the clip norm and
+# the privacy accountant.
 SLOW=(--set run.rounds=2 --set preference.rounds=10 --set preference.learning_rate=0.1
-      --set clients.straggler_fraction=0.2 --set clients.straggler_delay=0.5)
+      --set dp.enabled=true --set dp.noise_multiplier=0.5 --set dp.adaptive=true
+      --set dp.clipped_count_stddev=1 --set clients.straggler_fraction=0.2 --set clients.straggler_delay=0.5)
 simulate_ok "$WORK/resume-sim" --config "$CONFIG" "${SLOW[@]}"
 start_all resume "${SLOW[@]}" --state-dir "$WORK/state" --out "$WORK/resume"
 wait_rounds "$WORK/resume" 3 120
