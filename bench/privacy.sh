@@ -9,13 +9,15 @@
 # Each row: z, epsilon at delta = 1 / num_clients^1.1 after the last round,
 # the mean (min-max) final accuracy over the seeds, its change against the
 # same config without DP, and the mean fraction of clipped updates.
-# Prints markdown (docs/results/privacy.md holds one run). One process at a
-# time (2 threads); about 10 minutes on 2 cores with the defaults.
-# Usage: bench/privacy.sh [seeds] [build-dir]   (default: 3, build-release)
+# Prints markdown (docs/results/privacy.md holds one run) and plots epsilon
+# against accuracy to PLOT_DIR/privacy-utility.png. One process at a time
+# (2 threads); about 10 minutes on 2 cores with the defaults.
+# Usage: bench/privacy.sh [seeds] [plot-dir] [build-dir]   (default: 3, docs/results, build-release)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seeds=${1:-3}
-build=${2:-"$root/build-release"}
+plot_dir=${2:-"$root/docs/results"}
+build=${3:-"$root/build-release"}
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j"$(nproc)" --target fedcb >/dev/null
 fedcb="$build/fedcb"
@@ -49,6 +51,11 @@ row() {
     { n++; s += $1; if (n == 1 || $1 < lo) lo = $1; if (n == 1 || $1 > hi) hi = $1 }
     END { printf "| %s | %s | %.4f (%.4f-%.4f) | %+.1f | %.2f |\n", label, eps, s / n, lo, hi,
           100 * (s / n - base), clipped }'
+  # The plot's points: finite epsilon, fixed clipping.
+  if [[ $epsilon != inf && $label != *adaptive* ]]; then
+    printf '%s\n' "$acc" | awk -v eps="$epsilon" '{ s += $1 } END { printf "%s %.6f\n", eps, s / NR }' \
+      >>"$tmp/curve-$CURVE_ID.dat"
+  fi
 }
 
 curve() {
@@ -72,11 +79,14 @@ curve() {
   CURVE_BASELINE=$baseline
 }
 
+CURVE_ID=init
 curve "fmnist-init.ini: 100 clients, 20 per round (q = 0.2), 68 rounds, C = 1" \
   "$configs/fmnist-init.ini" 1 0 0.3 0.5 1 2
 echo
 echo "delta = $CURVE_DELTA (1 / 100^1.1)."
 echo
+BASELINE_INIT=$CURVE_BASELINE
+CURVE_ID=dp
 curve "fmnist-dp.ini: 2,000 clients, 200 per round (q = 0.1), 50 rounds, C = 0.5" \
   "$configs/fmnist-dp.ini" 0.5 0 1 2 4 8 16
 for z in 1 4; do
@@ -85,3 +95,21 @@ for z in 1 4; do
 done
 echo
 echo "delta = $CURVE_DELTA (1 / 2000^1.1)."
+
+mkdir -p "$plot_dir"
+gnuplot <<GP
+set terminal pngcairo size 800,480 noenhanced
+set output "$plot_dir/privacy-utility.png"
+set title "DP-FedAvg on Fashion-MNIST, softmax exploration: privacy against utility"
+set xlabel "epsilon (log scale; smaller is more private)"
+set ylabel "final test accuracy"
+set logscale x
+set key right bottom
+set grid
+plot "$tmp/curve-init.dat" using 1:2 with linespoints lw 2 pt 7 title "100 clients, 20 per round, C = 1", \
+     "$tmp/curve-dp.dat" using 1:2 with linespoints lw 2 pt 5 title "2,000 clients, 200 per round, C = 0.5", \
+     $BASELINE_INIT with lines dt 2 lc 1 title "100 clients without DP", \
+     $CURVE_BASELINE with lines dt 2 lc 2 title "2,000 clients without DP"
+GP
+echo
+echo "![privacy-utility](privacy-utility.png)"
