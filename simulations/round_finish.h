@@ -51,7 +51,10 @@ fcb_status fcb_round_finish(fcb_federation *f, fcb_run_tally *tally, fcb_run_out
 fcb_status fcb_run_result_fill(const fcb_federation *f, const fcb_run_tally *tally, double seconds,
                                fcb_run_result *result);
 
-/* summary.json: final metrics, the resolved config and model_sha256. */
+/* epsilon as JSON: a number, or null when it is infinite (no noise). */
+json_t *fcb_json_epsilon(double epsilon);
+
+/* summary.json (run_summary.c): final metrics, the resolved config and model_sha256. */
 json_t *fcb_run_summary_json(const fcb_federation *f, const fcb_run_tally *tally, const fcb_run_result *r);
 
 #endif
