@@ -87,6 +87,14 @@ static void sort_slots_by_client_id(fcb_aggregator *agg)
     }
 }
 
+void fcb_aggregator_rows_by_client(fcb_aggregator *agg, float *rows)
+{
+    sort_slots_by_client_id(agg);
+    for (int k = 0; k < agg->count; k++)
+        memcpy(rows + (size_t)k * agg->dim, agg->deltas + (size_t)agg->order[k] * agg->dim,
+               agg->dim * sizeof(float));
+}
+
 fcb_status fcb_aggregator_mean(fcb_aggregator *agg, fcb_agg_weighting weighting,
                                float *mean_delta)
 {

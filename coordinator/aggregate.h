@@ -43,6 +43,9 @@ fcb_status fcb_aggregator_add(fcb_aggregator *agg, int client_id, const float *d
  * FCB_ERR_STATE. Does not change the added updates; may be called again. */
 fcb_status fcb_aggregator_mean(fcb_aggregator *agg, fcb_agg_weighting weighting,
                                float *mean_delta);
+/* rows (count x dim floats) = the round's updates in increasing client-id
+ * order, for aggregation rules other than the mean. */
+void fcb_aggregator_rows_by_client(fcb_aggregator *agg, float *rows);
 void fcb_aggregator_free(fcb_aggregator *agg);
 
 /* "weighted" / "unweighted" (FCB_ERR_CONFIG for anything else). */

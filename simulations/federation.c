@@ -299,23 +299,6 @@ static int count_slot(const fcb_federation *f, const fcb_slot *sl, fcb_round_tot
     return 1;
 }
 
-/* Copies the aggregator's updates into f->rows in increasing client-id
- * order (the networked coordinator adds them as they arrive). */
-static void rows_by_client(fcb_federation *f)
-{
-    const fcb_aggregator *agg = &f->aggregator;
-    int *order = agg->order;
-    for (int i = 0; i < agg->count; i++) {
-        int j = i;
-        for (; j > 0 && agg->client_ids[order[j - 1]] > agg->client_ids[i]; j--)
-            order[j] = order[j - 1];
-        order[j] = i;
-    }
-    size_t p = f->num_params;
-    for (int i = 0; i < agg->count; i++)
-        memcpy(f->rows + (size_t)i * p, agg->deltas + (size_t)order[i] * p, p * sizeof(float));
-}
-
 /* DP-FedAvg: clip every row to C, sum them in client-id order, add the
  * Gaussian noise and divide by the expected number of clients, so that one
  * client's update moves the result by at most C / clients_per_round. */
@@ -359,7 +342,8 @@ static fcb_status merge_updates(fcb_federation *f, fcb_round_totals *t)
 {
     if (!f->robust && !f->dp)
         return fcb_aggregator_mean(&f->aggregator, f->weighting, f->mean_delta);
-    rows_by_client(f);
+    /* Client-id order: the networked coordinator adds updates as they arrive. */
+    fcb_aggregator_rows_by_client(&f->aggregator, f->rows);
     if (f->dp)
         return dp_mean(f, t);
     return fcb_robust_aggregate(&f->robust_rule, f->rows, f->aggregator.count, f->num_params, f->robust_scratch,
