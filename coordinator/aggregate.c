@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "name_table.h"
+
 fcb_status fcb_aggregator_init(fcb_aggregator *agg, size_t dim, int capacity)
 {
     memset(agg, 0, sizeof *agg);
@@ -126,25 +128,21 @@ fcb_status fcb_aggregator_mean(fcb_aggregator *agg, fcb_agg_weighting weighting,
     return FCB_OK;
 }
 
+static const fcb_name_entry WEIGHTING_NAMES[] = {
+    {"weighted", FCB_AGG_WEIGHTED},
+    {"unweighted", FCB_AGG_UNWEIGHTED},
+};
+
 fcb_status fcb_agg_weighting_from_name(const char *name, fcb_agg_weighting *weighting)
 {
-    if (name && strcmp(name, "weighted") == 0) {
-        *weighting = FCB_AGG_WEIGHTED;
-        return FCB_OK;
-    }
-    if (name && strcmp(name, "unweighted") == 0) {
-        *weighting = FCB_AGG_UNWEIGHTED;
-        return FCB_OK;
-    }
-    return fcb_fail(FCB_ERR_CONFIG, "aggregation weighting '%s' unknown (expected weighted or unweighted)",
-                    name ? name : "(null)");
+    int value = 0;
+    fcb_status st = fcb_name_lookup(WEIGHTING_NAMES, sizeof WEIGHTING_NAMES / sizeof WEIGHTING_NAMES[0], "server.weighting", name, &value);
+    if (st == FCB_OK)
+        *weighting = (fcb_agg_weighting)value;
+    return st;
 }
 
 const char *fcb_agg_weighting_name(fcb_agg_weighting weighting)
 {
-    switch (weighting) {
-    case FCB_AGG_WEIGHTED: return "weighted";
-    case FCB_AGG_UNWEIGHTED: return "unweighted";
-    }
-    return "unknown";
+    return fcb_name_of(WEIGHTING_NAMES, sizeof WEIGHTING_NAMES / sizeof WEIGHTING_NAMES[0], (int)weighting);
 }

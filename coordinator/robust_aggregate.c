@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "name_table.h"
+
 fcb_robust_config fcb_robust_config_defaults(fcb_robust_kind kind)
 {
     fcb_robust_config config;
@@ -27,10 +29,11 @@ static fcb_status check_max_norm(double max_norm)
     return FCB_OK;
 }
 
-static const char *const KIND_NAMES[] = {"median", "trimmed_mean", "norm_bound"};
-static const fcb_robust_kind KINDS[] = {FCB_ROBUST_MEDIAN, FCB_ROBUST_TRIMMED_MEAN,
-                                        FCB_ROBUST_NORM_BOUND};
-enum { NUM_KINDS = sizeof KINDS / sizeof KINDS[0] };
+static const fcb_name_entry KIND_NAMES[] = {
+    {"median", FCB_ROBUST_MEDIAN},
+    {"trimmed_mean", FCB_ROBUST_TRIMMED_MEAN},
+    {"norm_bound", FCB_ROBUST_NORM_BOUND},
+};
 
 fcb_status fcb_robust_config_validate(const fcb_robust_config *config)
 {
@@ -43,26 +46,18 @@ fcb_status fcb_robust_config_validate(const fcb_robust_config *config)
     return status;
 }
 
-fcb_status fcb_robust_kind_from_name(const char *name, fcb_robust_kind *kind)
+fcb_status fcb_robust_kind_from_name(const char *name, fcb_robust_kind *out)
 {
-    for (int i = 0; name != NULL && i < NUM_KINDS; i++) {
-        if (strcmp(name, KIND_NAMES[i]) == 0) {
-            *kind = KINDS[i];
-            return FCB_OK;
-        }
-    }
-    return fcb_fail(FCB_ERR_CONFIG,
-                    "unknown robust aggregation '%s' (expected median, trimmed_mean or norm_bound)",
-                    name != NULL ? name : "(null)");
+    int value = 0;
+    fcb_status st = fcb_name_lookup(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], "robust aggregation", name, &value);
+    if (st == FCB_OK)
+        *out = (fcb_robust_kind)value;
+    return st;
 }
 
 const char *fcb_robust_kind_name(fcb_robust_kind kind)
 {
-    for (int i = 0; i < NUM_KINDS; i++) {
-        if (KINDS[i] == kind)
-            return KIND_NAMES[i];
-    }
-    return "unknown";
+    return fcb_name_of(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], (int)kind);
 }
 
 size_t fcb_robust_scratch_size(int m, size_t dim)

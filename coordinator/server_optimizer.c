@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "name_table.h"
+
 /* steps is saved as two floats holding 24 bits each (exact in a float). */
 enum { STEPS_FLOATS = 2 };
 static const long STEPS_RADIX = 1L << 24;
@@ -50,30 +52,25 @@ fcb_status fcb_server_opt_config_validate(const fcb_server_opt_config *config)
     return FCB_OK;
 }
 
-static const char *const KIND_NAMES[] = {"sgd", "adam", "yogi", "adagrad"};
-static const fcb_server_opt_kind KINDS[] = {FCB_SERVER_SGD, FCB_SERVER_ADAM, FCB_SERVER_YOGI,
-                                            FCB_SERVER_ADAGRAD};
+static const fcb_name_entry KIND_NAMES[] = {
+    {"sgd", FCB_SERVER_SGD},
+    {"adam", FCB_SERVER_ADAM},
+    {"yogi", FCB_SERVER_YOGI},
+    {"adagrad", FCB_SERVER_ADAGRAD},
+};
 
-fcb_status fcb_server_opt_kind_from_name(const char *name, fcb_server_opt_kind *kind)
+fcb_status fcb_server_opt_kind_from_name(const char *name, fcb_server_opt_kind *out)
 {
-    for (size_t i = 0; name && i < sizeof KINDS / sizeof KINDS[0]; i++) {
-        if (strcmp(name, KIND_NAMES[i]) == 0) {
-            *kind = KINDS[i];
-            return FCB_OK;
-        }
-    }
-    return fcb_fail(FCB_ERR_CONFIG,
-                    "server.optimizer '%s' unknown (expected sgd, adam, yogi or adagrad)",
-                    name ? name : "(null)");
+    int value = 0;
+    fcb_status st = fcb_name_lookup(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], "server.optimizer", name, &value);
+    if (st == FCB_OK)
+        *out = (fcb_server_opt_kind)value;
+    return st;
 }
 
 const char *fcb_server_opt_kind_name(fcb_server_opt_kind kind)
 {
-    for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++) {
-        if (KINDS[i] == kind)
-            return KIND_NAMES[i];
-    }
-    return "unknown";
+    return fcb_name_of(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], (int)kind);
 }
 
 static int has_first_moment(const fcb_server_opt_config *config)

@@ -2,13 +2,7 @@
 
 #include <math.h>
 
-double fcb_update_l2_norm(const float *delta, size_t n)
-{
-    double sum = 0.0;
-    for (size_t j = 0; j < n; j++)
-        sum += (double)delta[j] * (double)delta[j];
-    return sqrt(sum);
-}
+#include "vec.h"
 
 static const char *non_finite_name(float value)
 {
@@ -36,7 +30,7 @@ fcb_status fcb_update_check(const float *delta, size_t n, size_t expected_n, dou
                             non_finite_name(delta[j]));
     }
     if (norm_bound > 0.0) {
-        double norm = fcb_update_l2_norm(delta, n);
+        double norm = fcb_l2_norm(delta, n);
         if (norm > norm_bound)
             return fcb_fail(FCB_ERR_ARG, "client %d: update norm %g exceeds bound %g", client_id,
                             norm, norm_bound);

@@ -14,7 +14,4 @@
 fcb_status fcb_update_check(const float *delta, size_t n, size_t expected_n, double num_examples,
                             double norm_bound, int client_id);
 
-/* L2 norm of n floats, accumulated in double (also for metrics). */
-double fcb_update_l2_norm(const float *delta, size_t n);
-
 #endif

@@ -4,41 +4,27 @@
 #include <stddef.h>
 #include <string.h>
 
-static const struct {
-    fcb_loss_kind kind;
-    const char *name;
-} LOSS_NAMES[] = {
-    {FCB_LOSS_CHOSEN_SQUARED, "chosen_squared"},
-    {FCB_LOSS_IMPORTANCE_SQUARED, "importance_squared"},
-    {FCB_LOSS_FULL_MSE, "full_mse"},
-    {FCB_LOSS_SOFTMAX_XENT, "softmax_xent"},
-};
+#include "name_table.h"
 
-enum { NUM_LOSSES = sizeof LOSS_NAMES / sizeof LOSS_NAMES[0] };
+static const fcb_name_entry LOSS_NAMES[] = {
+    {"chosen_squared", FCB_LOSS_CHOSEN_SQUARED},
+    {"importance_squared", FCB_LOSS_IMPORTANCE_SQUARED},
+    {"full_mse", FCB_LOSS_FULL_MSE},
+    {"softmax_xent", FCB_LOSS_SOFTMAX_XENT},
+};
 
 fcb_status fcb_loss_kind_from_name(const char *name, fcb_loss_kind *out)
 {
-    if (name == NULL || out == NULL)
-        return fcb_fail(FCB_ERR_ARG, "fcb_loss_kind_from_name: NULL argument");
-    for (int i = 0; i < NUM_LOSSES; i++) {
-        if (strcmp(name, LOSS_NAMES[i].name) == 0) {
-            *out = LOSS_NAMES[i].kind;
-            return FCB_OK;
-        }
-    }
-    return fcb_fail(FCB_ERR_ARG,
-                    "unknown loss '%s' (expected chosen_squared, importance_squared, full_mse or "
-                    "softmax_xent)",
-                    name);
+    int value = 0;
+    fcb_status st = fcb_name_lookup(LOSS_NAMES, sizeof LOSS_NAMES / sizeof LOSS_NAMES[0], "loss", name, &value);
+    if (st == FCB_OK)
+        *out = (fcb_loss_kind)value;
+    return st;
 }
 
 const char *fcb_loss_kind_name(fcb_loss_kind kind)
 {
-    for (int i = 0; i < NUM_LOSSES; i++) {
-        if (LOSS_NAMES[i].kind == kind)
-            return LOSS_NAMES[i].name;
-    }
-    return "unknown";
+    return fcb_name_of(LOSS_NAMES, sizeof LOSS_NAMES / sizeof LOSS_NAMES[0], (int)kind);
 }
 
 static fcb_status check_shape(const char *fn, const float *scores, int n, int k, float *dscores,

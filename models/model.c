@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vec.h"
+
 /* How one layer's products are computed. A batch goes through sgemm. A
  * single row (online learning) would pay sgemm's call overhead on a few
  * hundred flops, so it uses sgemv/sger, or plain loops when the layer is
@@ -176,10 +178,7 @@ static void normalize_rows(float *input, float *norms, int n, int d)
 {
     for (int i = 0; i < n; i++) {
         float *row = input + (size_t)i * d;
-        double sum = 0.0;
-        for (int j = 0; j < d; j++)
-            sum += (double)row[j] * row[j];
-        double norm = sqrt(sum);
+        double norm = fcb_l2_norm(row, (size_t)d);
         norms[i] = (float)norm;
         if (norm > 0.0) {
             float scale = (float)(1.0 / norm);

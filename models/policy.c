@@ -4,24 +4,15 @@
 #include <stddef.h>
 #include <string.h>
 
-static const struct {
-    const char *name;
-    fcb_policy_kind kind;
-} POLICY_NAMES[] = {
-    {"greedy", FCB_POLICY_GREEDY},
-    {"epsilon_greedy", FCB_POLICY_EPSILON_GREEDY},
-    {"egreedy", FCB_POLICY_EPSILON_GREEDY},
-    {"softmax", FCB_POLICY_SOFTMAX},
-    {"igw", FCB_POLICY_IGW},
-    {"uniform", FCB_POLICY_UNIFORM},
-    {"linucb", FCB_POLICY_LINUCB},
-    {"thompson", FCB_POLICY_THOMPSON},
+#include "name_table.h"
+#include "vec.h"
+
+static const fcb_name_entry POLICY_NAMES[] = {
+    {"greedy", FCB_POLICY_GREEDY},   {"epsilon_greedy", FCB_POLICY_EPSILON_GREEDY},
+    {"egreedy", FCB_POLICY_EPSILON_GREEDY}, {"softmax", FCB_POLICY_SOFTMAX},
+    {"igw", FCB_POLICY_IGW},         {"uniform", FCB_POLICY_UNIFORM},
+    {"linucb", FCB_POLICY_LINUCB},   {"thompson", FCB_POLICY_THOMPSON},
 };
-
-enum { POLICY_NAME_COUNT = sizeof POLICY_NAMES / sizeof POLICY_NAMES[0] };
-
-static const char VALID_POLICY_NAMES[] =
-    "greedy, epsilon_greedy (egreedy), softmax, igw, uniform, linucb, thompson";
 
 static int kind_is_known(fcb_policy_kind kind)
 {
@@ -108,24 +99,16 @@ fcb_status fcb_policy_config_validate(const fcb_policy_config *config)
 
 fcb_status fcb_policy_kind_from_name(const char *name, fcb_policy_kind *out)
 {
-    if (name == NULL || out == NULL)
-        return fcb_fail(FCB_ERR_ARG, "policy name: NULL argument");
-    for (int i = 0; i < POLICY_NAME_COUNT; i++) {
-        if (strcmp(name, POLICY_NAMES[i].name) == 0) {
-            *out = POLICY_NAMES[i].kind;
-            return FCB_OK;
-        }
-    }
-    return fcb_fail(FCB_ERR_CONFIG, "unknown policy '%s' (valid: %s)", name, VALID_POLICY_NAMES);
+    int value = 0;
+    fcb_status st = fcb_name_lookup(POLICY_NAMES, sizeof POLICY_NAMES / sizeof POLICY_NAMES[0], "policy", name, &value);
+    if (st == FCB_OK)
+        *out = (fcb_policy_kind)value;
+    return st;
 }
 
 const char *fcb_policy_kind_name(fcb_policy_kind kind)
 {
-    for (int i = 0; i < POLICY_NAME_COUNT; i++) {
-        if (POLICY_NAMES[i].kind == kind)
-            return POLICY_NAMES[i].name;
-    }
-    return "unknown";
+    return fcb_name_of(POLICY_NAMES, sizeof POLICY_NAMES / sizeof POLICY_NAMES[0], (int)kind);
 }
 
 int fcb_policy_is_linear(fcb_policy_kind kind)
@@ -143,26 +126,16 @@ static int first_non_finite(const float *scores, int k)
     return -1;
 }
 
-static int argmax_lowest(const float *scores, int k)
-{
-    int best = 0;
-    for (int a = 1; a < k; a++) {
-        if (scores[a] > scores[best])
-            best = a;
-    }
-    return best;
-}
-
 static void greedy_probs(const float *scores, int k, float *probs)
 {
-    int best = argmax_lowest(scores, k);
+    int best = fcb_argmax(scores, k);
     for (int a = 0; a < k; a++)
         probs[a] = a == best ? 1.0f : 0.0f;
 }
 
 static void epsilon_greedy_probs(double epsilon, const float *scores, int k, float *probs)
 {
-    int best = argmax_lowest(scores, k);
+    int best = fcb_argmax(scores, k);
     double explore = epsilon / k;
     for (int a = 0; a < k; a++)
         probs[a] = (float)(a == best ? 1.0 - epsilon + explore : explore);
@@ -170,7 +143,7 @@ static void epsilon_greedy_probs(double epsilon, const float *scores, int k, flo
 
 static void softmax_probs(double temperature, const float *scores, int k, float *probs)
 {
-    double top = scores[argmax_lowest(scores, k)];
+    double top = scores[fcb_argmax(scores, k)];
     double total = 0.0;
     for (int a = 0; a < k; a++)
         total += exp(((double)scores[a] - top) / temperature);
@@ -183,7 +156,7 @@ static void softmax_probs(double temperature, const float *scores, int k, float 
  * nothing, as the design specifies. */
 static void igw_probs(double mu, double gamma, const float *scores, int k, float *probs)
 {
-    int best = argmax_lowest(scores, k);
+    int best = fcb_argmax(scores, k);
     double top = scores[best];
     if (mu <= 0.0)
         mu = k;

@@ -4,72 +4,46 @@
 #include <stddef.h>
 #include <string.h>
 
-static const struct {
-    fcb_preference_kind kind;
-    const char *name;
-} KIND_NAMES[] = {
-    {FCB_PREFERENCE_DPO, "dpo"},
-    {FCB_PREFERENCE_IPO, "ipo"},
-    {FCB_PREFERENCE_RDPO, "rdpo"},
-    {FCB_PREFERENCE_DISTILL, "distill"},
+#include "name_table.h"
+
+static const fcb_name_entry KIND_NAMES[] = {
+    {"dpo", FCB_PREFERENCE_DPO},
+    {"ipo", FCB_PREFERENCE_IPO},
+    {"rdpo", FCB_PREFERENCE_RDPO},
+    {"distill", FCB_PREFERENCE_DISTILL},
 };
 
-static const struct {
-    fcb_ensemble_kind kind;
-    const char *name;
-} ENSEMBLE_NAMES[] = {
-    {FCB_ENSEMBLE_PESSIMISTIC, "pessimistic"},
-    {FCB_ENSEMBLE_MEAN, "mean"},
-};
-
-enum {
-    NUM_KINDS = sizeof KIND_NAMES / sizeof KIND_NAMES[0],
-    NUM_ENSEMBLES = sizeof ENSEMBLE_NAMES / sizeof ENSEMBLE_NAMES[0]
+static const fcb_name_entry ENSEMBLE_NAMES[] = {
+    {"pessimistic", FCB_ENSEMBLE_PESSIMISTIC},
+    {"mean", FCB_ENSEMBLE_MEAN},
 };
 
 fcb_status fcb_preference_kind_from_name(const char *name, fcb_preference_kind *out)
 {
-    if (name == NULL || out == NULL)
-        return fcb_fail(FCB_ERR_ARG, "fcb_preference_kind_from_name: NULL argument");
-    for (int i = 0; i < NUM_KINDS; i++) {
-        if (strcmp(name, KIND_NAMES[i].name) == 0) {
-            *out = KIND_NAMES[i].kind;
-            return FCB_OK;
-        }
-    }
-    return fcb_fail(FCB_ERR_CONFIG,
-                    "unknown preference loss '%s' (expected dpo, ipo, rdpo or distill)", name);
+    int value = 0;
+    fcb_status st = fcb_name_lookup(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], "preference loss", name, &value);
+    if (st == FCB_OK)
+        *out = (fcb_preference_kind)value;
+    return st;
 }
 
 const char *fcb_preference_kind_name(fcb_preference_kind kind)
 {
-    for (int i = 0; i < NUM_KINDS; i++) {
-        if (KIND_NAMES[i].kind == kind)
-            return KIND_NAMES[i].name;
-    }
-    return "unknown";
+    return fcb_name_of(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], (int)kind);
 }
 
 fcb_status fcb_ensemble_kind_from_name(const char *name, fcb_ensemble_kind *out)
 {
-    if (name == NULL || out == NULL)
-        return fcb_fail(FCB_ERR_ARG, "fcb_ensemble_kind_from_name: NULL argument");
-    for (int i = 0; i < NUM_ENSEMBLES; i++) {
-        if (strcmp(name, ENSEMBLE_NAMES[i].name) == 0) {
-            *out = ENSEMBLE_NAMES[i].kind;
-            return FCB_OK;
-        }
-    }
-    return fcb_fail(FCB_ERR_CONFIG, "unknown ensemble '%s' (expected pessimistic or mean)", name);
+    int value = 0;
+    fcb_status st = fcb_name_lookup(ENSEMBLE_NAMES, sizeof ENSEMBLE_NAMES / sizeof ENSEMBLE_NAMES[0], "ensemble", name, &value);
+    if (st == FCB_OK)
+        *out = (fcb_ensemble_kind)value;
+    return st;
 }
 
 const char *fcb_ensemble_kind_name(fcb_ensemble_kind kind)
 {
-    for (int i = 0; i < NUM_ENSEMBLES; i++) {
-        if (ENSEMBLE_NAMES[i].kind == kind)
-            return ENSEMBLE_NAMES[i].name;
-    }
-    return "unknown";
+    return fcb_name_of(ENSEMBLE_NAMES, sizeof ENSEMBLE_NAMES / sizeof ENSEMBLE_NAMES[0], (int)kind);
 }
 
 void fcb_preference_params_default(fcb_preference_params *params, fcb_preference_kind kind)
@@ -84,20 +58,12 @@ void fcb_preference_params_default(fcb_preference_params *params, fcb_preference
 
 static int is_known_kind(fcb_preference_kind kind)
 {
-    for (int i = 0; i < NUM_KINDS; i++) {
-        if (KIND_NAMES[i].kind == kind)
-            return 1;
-    }
-    return 0;
+    return fcb_name_known(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], (int)kind);
 }
 
 static int is_known_ensemble(fcb_ensemble_kind kind)
 {
-    for (int i = 0; i < NUM_ENSEMBLES; i++) {
-        if (ENSEMBLE_NAMES[i].kind == kind)
-            return 1;
-    }
-    return 0;
+    return fcb_name_known(ENSEMBLE_NAMES, sizeof ENSEMBLE_NAMES / sizeof ENSEMBLE_NAMES[0], (int)kind);
 }
 
 static fcb_status check_positive(const char *key, double value)

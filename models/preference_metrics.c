@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "preference_loss.h"
+#include "vec.h"
 
 static fcb_status check_shape(const char *fn, int n, int k)
 {
@@ -158,13 +159,7 @@ fcb_status fcb_argmax_accuracy(const float *scores, const int *labels, int n, in
 
     int correct = 0;
     for (int i = 0; i < n; i++) {
-        const float *row = scores + (size_t)i * k;
-        int best = 0;
-        for (int a = 1; a < k; a++) {
-            if (row[a] > row[best])
-                best = a;
-        }
-        correct += best == labels[i];
+        correct += fcb_argmax(scores + (size_t)i * k, k) == labels[i];
     }
     *accuracy = (double)correct / n;
     return FCB_OK;

@@ -6,6 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "name_table.h"
+
+static const fcb_name_entry DRIFT_NAMES[] = {
+    {"none", FCB_DRIFT_NONE},       {"prior", FCB_DRIFT_PRIOR},
+    {"permutation", FCB_DRIFT_PERMUTATION}, {"gradual", FCB_DRIFT_GRADUAL},
+    {"late_classes", FCB_DRIFT_LATE_CLASSES},
+};
+
+fcb_status fcb_drift_kind_from_name(const char *name, fcb_drift_kind *out)
+{
+    int value = 0;
+    fcb_status st = fcb_name_lookup(DRIFT_NAMES, sizeof DRIFT_NAMES / sizeof DRIFT_NAMES[0], "drift.kind", name,
+                                    &value);
+    if (st == FCB_OK)
+        *out = (fcb_drift_kind)value;
+    return st;
+}
+
 static const double FCB_ENV_TWO_PI = 6.283185307179586476925286766559;
 
 /* The per-client noise stream: (seed, FEEDBACK, client, NOISE_ROUND). Round

@@ -23,6 +23,9 @@ typedef enum {
     FCB_DRIFT_LATE_CLASSES  /* classes listed in late_classes are absent before `start` */
 } fcb_drift_kind;
 
+/* drift.kind names: none, prior, permutation, gradual, late_classes. */
+fcb_status fcb_drift_kind_from_name(const char *name, fcb_drift_kind *out);
+
 enum { FCB_MAX_CLASSES = 1024 };
 
 typedef struct {

@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "name_table.h"
+
 #include "rng.h"
 
 /* The client id of the stream that picks the malicious set; real clients
@@ -18,18 +20,16 @@ fcb_malicious_config fcb_malicious_config_defaults(void)
     return config;
 }
 
-static const char *const KIND_NAMES[] = {"none", "sign_flip", "scale", "noise"};
-static const fcb_attack_kind KINDS[] = {FCB_ATTACK_NONE, FCB_ATTACK_SIGN_FLIP, FCB_ATTACK_SCALE,
-                                        FCB_ATTACK_NOISE};
-enum { NUM_KINDS = sizeof KINDS / sizeof KINDS[0] };
+static const fcb_name_entry KIND_NAMES[] = {
+    {"none", FCB_ATTACK_NONE},
+    {"sign_flip", FCB_ATTACK_SIGN_FLIP},
+    {"scale", FCB_ATTACK_SCALE},
+    {"noise", FCB_ATTACK_NOISE},
+};
 
 static int known_kind(fcb_attack_kind kind)
 {
-    for (int i = 0; i < NUM_KINDS; i++) {
-        if (KINDS[i] == kind)
-            return 1;
-    }
-    return 0;
+    return fcb_name_known(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], (int)kind);
 }
 
 fcb_status fcb_malicious_config_validate(const fcb_malicious_config *config)
@@ -45,26 +45,18 @@ fcb_status fcb_malicious_config_validate(const fcb_malicious_config *config)
     return FCB_OK;
 }
 
-fcb_status fcb_attack_kind_from_name(const char *name, fcb_attack_kind *kind)
+fcb_status fcb_attack_kind_from_name(const char *name, fcb_attack_kind *out)
 {
-    for (int i = 0; name != NULL && i < NUM_KINDS; i++) {
-        if (strcmp(name, KIND_NAMES[i]) == 0) {
-            *kind = KINDS[i];
-            return FCB_OK;
-        }
-    }
-    return fcb_fail(FCB_ERR_CONFIG,
-                    "malicious.kind: unknown attack '%s' (expected none, sign_flip, scale or noise)",
-                    name != NULL ? name : "(null)");
+    int value = 0;
+    fcb_status st = fcb_name_lookup(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], "attack (malicious.kind)", name, &value);
+    if (st == FCB_OK)
+        *out = (fcb_attack_kind)value;
+    return st;
 }
 
 const char *fcb_attack_kind_name(fcb_attack_kind kind)
 {
-    for (int i = 0; i < NUM_KINDS; i++) {
-        if (KINDS[i] == kind)
-            return KIND_NAMES[i];
-    }
-    return "unknown";
+    return fcb_name_of(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], (int)kind);
 }
 
 int fcb_malicious_count(double fraction, int num_clients)

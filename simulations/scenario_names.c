@@ -1,27 +1,24 @@
-#include <string.h>
-
+#include "name_table.h"
 #include "world.h"
+
+static const fcb_name_entry SCENARIO_NAMES[] = {
+    {"scratch", FCB_SCENARIO_SCRATCH},
+    {"init", FCB_SCENARIO_INIT},
+    {"init-shift", FCB_SCENARIO_INIT_SHIFT},
+    {"init_shift", FCB_SCENARIO_INIT_SHIFT},
+};
 
 fcb_status fcb_scenario_from_name(const char *name, fcb_scenario_kind *out)
 {
-    if (strcmp(name, "scratch") == 0)
-        *out = FCB_SCENARIO_SCRATCH;
-    else if (strcmp(name, "init") == 0)
-        *out = FCB_SCENARIO_INIT;
-    else if (strcmp(name, "init-shift") == 0 || strcmp(name, "init_shift") == 0)
-        *out = FCB_SCENARIO_INIT_SHIFT;
-    else
-        return fcb_fail(FCB_ERR_CONFIG,
-                        "scenario.kind: unknown scenario '%s' (scratch, init, init-shift)", name);
-    return FCB_OK;
+    int value = 0;
+    fcb_status st = fcb_name_lookup(SCENARIO_NAMES, sizeof SCENARIO_NAMES / sizeof SCENARIO_NAMES[0],
+                                    "scenario.kind", name, &value);
+    if (st == FCB_OK)
+        *out = (fcb_scenario_kind)value;
+    return st;
 }
 
 const char *fcb_scenario_name(fcb_scenario_kind kind)
 {
-    switch (kind) {
-    case FCB_SCENARIO_SCRATCH: return "scratch";
-    case FCB_SCENARIO_INIT: return "init";
-    case FCB_SCENARIO_INIT_SHIFT: return "init-shift";
-    }
-    return "unknown";
+    return fcb_name_of(SCENARIO_NAMES, sizeof SCENARIO_NAMES / sizeof SCENARIO_NAMES[0], (int)kind);
 }

@@ -7,6 +7,7 @@
 
 #include "loss.h"
 #include "sgd.h"
+#include "vec.h"
 
 enum { PRETRAIN_CLIENT_BASE = 1 << 30 };
 
@@ -125,20 +126,9 @@ static fcb_status configure_environment(fcb_world *w, const fcb_config *c, const
     env->p_click = (float)c->p_click;
     env->p_false = (float)c->p_false;
     env->noise_spread = (float)c->noise_spread;
-    struct { const char *name; fcb_drift_kind kind; } drifts[] = {
-        {"none", FCB_DRIFT_NONE}, {"prior", FCB_DRIFT_PRIOR}, {"permutation", FCB_DRIFT_PERMUTATION},
-        {"gradual", FCB_DRIFT_GRADUAL}, {"late_classes", FCB_DRIFT_LATE_CLASSES},
-    };
-    int found = 0;
-    for (size_t i = 0; i < sizeof drifts / sizeof drifts[0]; i++)
-        if (strcmp(c->drift, drifts[i].name) == 0) {
-            env->drift = drifts[i].kind;
-            found = 1;
-        }
-    if (!found)
-        return fcb_fail(FCB_ERR_CONFIG,
-                        "drift.kind: unknown drift '%s' (none, prior, permutation, gradual, late_classes)",
-                        c->drift);
+    st = fcb_drift_kind_from_name(c->drift, &env->drift);
+    if (st != FCB_OK)
+        return st;
     env->drift_start = c->drift_start;
     env->drift_duration = c->drift_duration;
     env->drift_period = c->drift_period;
@@ -386,11 +376,7 @@ fcb_status fcb_world_evaluate(const fcb_world *w, fcb_score_fn score, void *cont
         int count = w->test.n - start < FCB_EVAL_CHUNK ? w->test.n - start : FCB_EVAL_CHUNK;
         st = score(context, w->test.x + (size_t)start * d, count, scores);
         for (int i = 0; st == FCB_OK && i < count; i++) {
-            const float *row = scores + (size_t)i * k;
-            int best = 0;
-            for (int a = 1; a < k; a++)
-                if (row[a] > row[best])
-                    best = a;
+            int best = fcb_argmax(scores + (size_t)i * k, k);
             int label = fcb_environment_label_at(&w->env, w->test.y[start + i], round, &rng);
             class_total[label]++;
             if (best == label) {

@@ -181,7 +181,7 @@ static void test_names_round_trip(void **state)
 
     fcb_preference_kind kind;
     assert_rejected(fcb_preference_kind_from_name("kto", &kind), FCB_ERR_CONFIG, "kto");
-    assert_rejected(fcb_preference_kind_from_name(NULL, &kind), FCB_ERR_ARG, NULL);
+    assert_rejected(fcb_preference_kind_from_name(NULL, &kind), FCB_ERR_CONFIG, NULL);
     assert_rejected(fcb_ensemble_kind_from_name("max", &ensemble), FCB_ERR_CONFIG, "max");
 }
 

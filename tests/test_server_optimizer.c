@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "aggregate.h"
+#include "vec.h"
 #include "rng.h"
 #include "server_optimizer.h"
 #include "update_check.h"
@@ -430,7 +431,7 @@ static void test_update_check_accepts_good_update(void **state)
     assert_int_equal(fcb_update_check(delta, 4, 4, 12.0, 5.0, 7), FCB_OK);
     assert_int_equal(fcb_update_check(delta, 4, 4, 12.0, 0.0, 7), FCB_OK);
     assert_int_equal(fcb_update_check(delta, 4, 4, 12.0, -1.0, 7), FCB_OK);
-    assert_true(fcb_update_l2_norm(delta, 4) == 5.0);
+    assert_true(fcb_l2_norm(delta, 4) == 5.0);
 }
 
 static void test_update_check_rejects_each_reason(void **state)
