@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vec.h"
+
 static void *alloc_array(size_t count, size_t size, int *failed)
 {
     void *p = calloc(count ? count : 1, size);
@@ -20,21 +22,16 @@ fcb_status fcb_client_buffers_init(fcb_client_buffers *b, const fcb_client_setup
                         capacity, setup->batch_size);
     const fcb_model *m = setup->model;
     size_t k = (size_t)m->config.num_actions;
-    size_t d = (size_t)m->config.input_dim;
     size_t batch = (size_t)setup->batch_size;
     size_t phi_dim = (size_t)fcb_model_feature_dim(m) + 1;
-    int workspace_rows = capacity > setup->batch_size ? capacity : setup->batch_size;
     b->capacity = capacity;
-    fcb_status st = fcb_workspace_init(&b->workspace, m, workspace_rows);
+    fcb_status st = fcb_workspace_init(&b->workspace, m, capacity);
     if (st != FCB_OK)
         return st;
     int failed = 0;
     b->scores = alloc_array((size_t)capacity * k, sizeof(float), &failed);
     b->probs = alloc_array((size_t)capacity * k, sizeof(float), &failed);
-    b->dscores = alloc_array(batch * k, sizeof(float), &failed);
     b->targets = alloc_array(batch * k, sizeof(float), &failed);
-    b->batch_x = alloc_array(batch * d, sizeof(float), &failed);
-    b->grad = alloc_array(m->num_params, sizeof(float), &failed);
     b->local_params = alloc_array(m->num_params, sizeof(float), &failed);
     b->phi = alloc_array((size_t)capacity * phi_dim, sizeof(float), &failed);
     b->actions = alloc_array((size_t)capacity, sizeof(int), &failed);
@@ -45,12 +42,13 @@ fcb_status fcb_client_buffers_init(fcb_client_buffers *b, const fcb_client_setup
     b->batch_rewards = alloc_array(batch, sizeof(float), &failed);
     b->batch_weights = alloc_array(batch, sizeof(float), &failed);
     b->batch_labels = alloc_array(batch, sizeof(int), &failed);
-    b->order = alloc_array((size_t)capacity, sizeof(int), &failed);
     if (failed) {
         fcb_client_buffers_free(b);
         return fcb_fail(FCB_ERR_NOMEM, "client buffers: out of memory for %d rows", capacity);
     }
-    st = fcb_sgd_init(&b->optimizer, &setup->sgd, m->num_params);
+    st = fcb_train_buffers_init(&b->train, m, setup->batch_size, capacity);
+    if (st == FCB_OK)
+        st = fcb_sgd_init(&b->optimizer, &setup->sgd, m->num_params);
     if (st != FCB_OK) {
         fcb_client_buffers_free(b);
         return st;
@@ -63,10 +61,7 @@ void fcb_client_buffers_free(fcb_client_buffers *b)
     fcb_workspace_free(&b->workspace);
     free(b->scores);
     free(b->probs);
-    free(b->dscores);
     free(b->targets);
-    free(b->batch_x);
-    free(b->grad);
     free(b->local_params);
     free(b->phi);
     free(b->actions);
@@ -77,7 +72,7 @@ void fcb_client_buffers_free(fcb_client_buffers *b)
     free(b->batch_rewards);
     free(b->batch_weights);
     free(b->batch_labels);
-    free(b->order);
+    fcb_train_buffers_free(&b->train);
     fcb_sgd_free(&b->optimizer);
     memset(b, 0, sizeof *b);
 }
@@ -105,81 +100,63 @@ static void observe_all(const fcb_feedback *feedback, fcb_client_buffers *b, int
     result->examples = n;
 }
 
-/* Loss and dL/dscores for one mini-batch of rows already gathered. */
-static fcb_status batch_loss(const fcb_client_setup *setup, fcb_client_buffers *b,
-                             const fcb_feedback *feedback, const int *rows, int count,
-                             double *loss)
+typedef struct {
+    const fcb_client_setup *setup;
+    fcb_client_buffers *buffers;
+    const fcb_feedback *feedback;
+} bandit_batch;
+
+/* The round's loss over one mini-batch: bandit losses on the logged
+ * (action, reward, 1/propensity), full-information ones on true rewards. */
+static fcb_status bandit_batch_loss(void *context, int epoch, const int *rows, int count, const float *scores,
+                                    float *dscores, double *loss)
 {
-    int k = setup->model->config.num_actions;
-    const float *scores = b->scores; /* forward wrote the batch scores here */
-    switch (setup->loss) {
+    (void)epoch;
+    bandit_batch *bb = context;
+    fcb_client_buffers *b = bb->buffers;
+    const fcb_feedback *feedback = bb->feedback;
+    int k = bb->setup->model->config.num_actions;
+    for (int i = 0; i < count; i++) {
+        b->batch_actions[i] = b->actions[rows[i]];
+        b->batch_rewards[i] = b->rewards[rows[i]];
+        b->batch_weights[i] = b->weights[rows[i]];
+    }
+    switch (bb->setup->loss) {
     case FCB_LOSS_CHOSEN_SQUARED:
-        return fcb_loss_chosen_squared(scores, count, k, b->batch_actions, b->batch_rewards, NULL,
-                                       b->dscores, loss);
+        return fcb_loss_chosen_squared(scores, count, k, b->batch_actions, b->batch_rewards, NULL, dscores, loss);
     case FCB_LOSS_IMPORTANCE_SQUARED:
-        return fcb_loss_chosen_squared(scores, count, k, b->batch_actions, b->batch_rewards,
-                                       b->batch_weights, b->dscores, loss);
+        return fcb_loss_chosen_squared(scores, count, k, b->batch_actions, b->batch_rewards, b->batch_weights,
+                                       dscores, loss);
     case FCB_LOSS_FULL_MSE:
         for (int i = 0; i < count; i++)
             for (int a = 0; a < k; a++)
                 b->targets[(size_t)i * k + a] = feedback->true_reward(feedback->context, rows[i], a);
-        return fcb_loss_full_mse(scores, count, k, b->targets, b->dscores, loss);
+        return fcb_loss_full_mse(scores, count, k, b->targets, dscores, loss);
     case FCB_LOSS_SOFTMAX_XENT:
         for (int i = 0; i < count; i++) {
-            int best = 0;
-            float best_reward = feedback->true_reward(feedback->context, rows[i], 0);
-            for (int a = 1; a < k; a++) {
-                float r = feedback->true_reward(feedback->context, rows[i], a);
-                if (r > best_reward) {
-                    best_reward = r;
-                    best = a;
-                }
-            }
-            b->batch_labels[i] = best;
+            for (int a = 0; a < k; a++)
+                b->targets[(size_t)i * k + a] = feedback->true_reward(feedback->context, rows[i], a);
+            b->batch_labels[i] = fcb_argmax(b->targets + (size_t)i * k, k);
         }
-        return fcb_loss_softmax_xent(scores, count, k, b->batch_labels, b->dscores, loss);
+        return fcb_loss_softmax_xent(scores, count, k, b->batch_labels, dscores, loss);
     }
-    return fcb_fail(FCB_ERR_ARG, "client: unknown loss %d", (int)setup->loss);
+    return fcb_fail(FCB_ERR_ARG, "client: unknown loss %d", (int)bb->setup->loss);
 }
 
 static fcb_status train_local(const fcb_client_setup *setup, fcb_client_buffers *b, int client_id,
                               int round, const float *x, int n, const fcb_feedback *feedback,
                               fcb_client_result *result)
 {
-    const fcb_model *m = setup->model;
-    size_t d = (size_t)m->config.input_dim;
     fcb_rng rng;
     fcb_rng_init(&rng, setup->seed, FCB_STREAM_SHUFFLE, (uint32_t)client_id, (uint32_t)round);
     fcb_sgd_reset(&b->optimizer);
-    for (int i = 0; i < n; i++)
-        b->order[i] = i;
-    for (int epoch = 0; epoch < setup->local_epochs; epoch++) {
-        fcb_rng_shuffle_int(&rng, b->order, n);
-        for (int start = 0; start < n; start += setup->batch_size) {
-            int count = n - start < setup->batch_size ? n - start : setup->batch_size;
-            const int *rows = b->order + start;
-            for (int i = 0; i < count; i++) {
-                int r = rows[i];
-                memcpy(b->batch_x + (size_t)i * d, x + (size_t)r * d, d * sizeof(float));
-                b->batch_actions[i] = b->actions[r];
-                b->batch_rewards[i] = b->rewards[r];
-                b->batch_weights[i] = b->weights[r];
-            }
-            fcb_status st = fcb_model_forward(m, b->local_params, b->batch_x, count, &b->workspace,
-                                              b->scores);
-            double loss = 0.0;
-            if (st == FCB_OK)
-                st = batch_loss(setup, b, feedback, rows, count, &loss);
-            if (st == FCB_OK)
-                st = fcb_model_backward(m, b->local_params, b->dscores, &b->workspace, b->grad);
-            if (st == FCB_OK)
-                st = fcb_sgd_step(&b->optimizer, b->local_params, b->grad);
-            if (st != FCB_OK)
-                return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
-            result->loss_sum += loss;
-            result->steps++;
-        }
-    }
+    bandit_batch context = {setup, b, feedback};
+    fcb_train_job job = {setup->model, setup->local_epochs, setup->batch_size, x, NULL, n, bandit_batch_loss,
+                         &context};
+    fcb_status st = fcb_local_train(&job, &b->train, &b->optimizer, &rng, b->local_params, &result->loss_sum,
+                                    &result->steps);
+    if (st != FCB_OK)
+        return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
     return FCB_OK;
 }
 

@@ -5,6 +5,7 @@
 
 #include "feedback.h"
 #include "linear_bandit.h"
+#include "local_train.h"
 #include "loss.h"
 #include "model.h"
 #include "policy.h"
@@ -34,10 +35,7 @@ typedef struct {
     fcb_workspace workspace;
     float *scores;         /* capacity x K */
     float *probs;          /* capacity x K */
-    float *dscores;        /* batch x K */
     float *targets;        /* batch x K */
-    float *batch_x;        /* batch x d */
-    float *grad;           /* num_params */
     float *local_params;   /* num_params */
     float *phi;            /* capacity x (feature_dim + 1) */
     int *actions;
@@ -48,7 +46,7 @@ typedef struct {
     float *batch_rewards;
     float *batch_weights;
     int *batch_labels;
-    int *order;
+    fcb_train_buffers train;
     fcb_sgd optimizer;
 } fcb_client_buffers;
 

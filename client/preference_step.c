@@ -68,20 +68,39 @@ static fcb_status fixed_scores(const fcb_client_setup *setup, const fcb_preferen
     return st;
 }
 
-/* Copies the rows of one mini-batch into the batch buffers. */
-static void gather_batch(const fcb_preference_setup *pref, fcb_client_buffers *b, fcb_preference_buffers *pb,
-                         const float *x, int n, size_t d, size_t k, const int *rows, int count)
+typedef struct {
+    const fcb_preference_setup *pref;
+    fcb_preference_buffers *pb;
+    int n;
+    int k;
+    double *margin_sum;
+} preference_batch;
+
+/* The preference loss of one mini-batch against the reference's (and the
+ * reward models') fixed scores; the last epoch's margins are the round's. */
+static fcb_status preference_batch_loss(void *context, int epoch, const int *rows, int count, const float *scores,
+                                        float *dscores, double *loss)
 {
+    preference_batch *c = context;
+    const fcb_preference_setup *pref = c->pref;
+    fcb_preference_buffers *pb = c->pb;
+    size_t k = (size_t)c->k;
     for (int i = 0; i < count; i++) {
         int r = rows[i];
-        memcpy(b->batch_x + (size_t)i * d, x + (size_t)r * d, d * sizeof(float));
         memcpy(pb->batch_ref + (size_t)i * k, pb->ref_scores + (size_t)r * k, k * sizeof(float));
         pb->batch_winners[i] = pb->winners[r];
         pb->batch_losers[i] = pb->losers[r];
         for (int m = 0; pref->loss.kind == FCB_PREFERENCE_DISTILL && m < pref->num_reward_models; m++)
-            memcpy(pb->batch_reward + ((size_t)m * count + i) * k, pb->reward_scores + ((size_t)m * n + r) * k,
+            memcpy(pb->batch_reward + ((size_t)m * count + i) * k, pb->reward_scores + ((size_t)m * c->n + r) * k,
                    k * sizeof(float));
     }
+    fcb_preference_batch batch = {count, c->k, scores, pb->batch_ref, pb->batch_winners, pb->batch_losers,
+                                  pref->num_reward_models, pb->batch_reward};
+    double margin = 0.0;
+    fcb_status st = fcb_preference_loss(&pref->loss, &batch, dscores, NULL, &margin, loss);
+    if (st == FCB_OK && epoch == pref->local_epochs - 1)
+        *c->margin_sum += margin * count;
+    return st;
 }
 
 fcb_status fcb_client_preference_round(const fcb_client_setup *setup, const fcb_preference_setup *pref,
@@ -91,8 +110,6 @@ fcb_status fcb_client_preference_round(const fcb_client_setup *setup, const fcb_
 {
     memset(result, 0, sizeof *result);
     const fcb_model *m = setup->model;
-    size_t d = (size_t)m->config.input_dim;
-    size_t k = (size_t)m->config.num_actions;
     if (n < 1 || n > pb->capacity || n > b->capacity)
         return fcb_fail(FCB_ERR_ARG, "client %d: %d pairs this round, buffers hold 1..%d", client_id, n,
                         pb->capacity);
@@ -103,32 +120,12 @@ fcb_status fcb_client_preference_round(const fcb_client_setup *setup, const fcb_
     fcb_rng rng;
     fcb_rng_init(&rng, setup->seed, FCB_STREAM_SHUFFLE, (uint32_t)client_id, (uint32_t)round);
     fcb_sgd_reset(&pb->optimizer);
-    for (int i = 0; i < n; i++)
-        b->order[i] = i;
-    for (int epoch = 0; epoch < pref->local_epochs; epoch++) {
-        fcb_rng_shuffle_int(&rng, b->order, n);
-        int last_epoch = epoch == pref->local_epochs - 1;
-        for (int start = 0; start < n; start += setup->batch_size) {
-            int count = n - start < setup->batch_size ? n - start : setup->batch_size;
-            gather_batch(pref, b, pb, x, n, d, k, b->order + start, count);
-            fcb_preference_batch batch = {count, (int)k, b->scores, pb->batch_ref, pb->batch_winners,
-                                          pb->batch_losers, pref->num_reward_models, pb->batch_reward};
-            double loss = 0.0, margin = 0.0;
-            st = fcb_model_forward(m, b->local_params, b->batch_x, count, &b->workspace, b->scores);
-            if (st == FCB_OK)
-                st = fcb_preference_loss(&pref->loss, &batch, b->dscores, NULL, &margin, &loss);
-            if (st == FCB_OK)
-                st = fcb_model_backward(m, b->local_params, b->dscores, &b->workspace, b->grad);
-            if (st == FCB_OK)
-                st = fcb_sgd_step(&pb->optimizer, b->local_params, b->grad);
-            if (st != FCB_OK)
-                return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
-            result->loss_sum += loss;
-            result->steps++;
-            if (last_epoch)
-                result->margin_sum += margin * count;
-        }
-    }
+    preference_batch context = {pref, pb, n, m->config.num_actions, &result->margin_sum};
+    fcb_train_job job = {m, pref->local_epochs, setup->batch_size, x, NULL, n, preference_batch_loss, &context};
+    st = fcb_local_train(&job, &b->train, &pb->optimizer, &rng, b->local_params, &result->loss_sum,
+                         &result->steps);
+    if (st != FCB_OK)
+        return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
     result->examples = n;
     memcpy(delta, b->local_params, m->num_params * sizeof(float));
     cblas_saxpy((int)m->num_params, -1.0f, current, 1, delta, 1);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "local_train.h"
 #include "loss.h"
 #include "sgd.h"
 #include "vec.h"
@@ -175,66 +176,55 @@ static fcb_status configure_model(fcb_world *w, const fcb_config *c)
     return fcb_model_init_params(&w->model, w->initial_params, &rng);
 }
 
-/* Supervised pretraining on the pretraining group: full-information MSE
- * against the one-hot label (merged to the parent class in init-shift), so
- * the scores start as reward estimates. */
+typedef struct {
+    const fcb_world *world;
+    const int *parent_of;
+    float *targets; /* batch x K */
+} pretrain_batch;
+
+/* Full-information MSE against the one-hot label (merged to the parent
+ * class in init-shift), so the scores start as reward estimates. */
+static fcb_status pretrain_batch_loss(void *context, int epoch, const int *rows, int count, const float *scores,
+                                      float *dscores, double *loss)
+{
+    (void)epoch;
+    pretrain_batch *c = context;
+    const fcb_world *w = c->world;
+    int k = w->model.config.num_actions;
+    memset(c->targets, 0, (size_t)count * k * sizeof(float));
+    for (int i = 0; i < count; i++) {
+        int label = w->train.y[rows[i]];
+        if (w->scenario == FCB_SCENARIO_INIT_SHIFT && c->parent_of[label] >= 0)
+            label = c->parent_of[label];
+        c->targets[(size_t)i * k + label] = 1.0f;
+    }
+    return fcb_loss_full_mse(scores, count, k, c->targets, dscores, loss);
+}
+
+/* Supervised pretraining on the pretraining group with the local-training
+ * loop every client uses. */
 static fcb_status pretrain(fcb_world *w, const fcb_config *c, const int *parent_of)
 {
     const fcb_model *m = &w->model;
-    int k = m->config.num_actions;
-    size_t d = (size_t)m->config.input_dim;
-    int batch = c->pretrain_batch_size;
-    fcb_workspace ws = {0};
+    fcb_train_buffers tb = {0};
     fcb_sgd opt = {0};
     fcb_sgd_config sc = {.learning_rate = (float)c->pretrain_learning_rate};
-    float *x = malloc((size_t)batch * d * sizeof(float));
-    float *scores = malloc((size_t)batch * k * sizeof(float));
-    float *dscores = malloc((size_t)batch * k * sizeof(float));
-    float *targets = malloc((size_t)batch * k * sizeof(float));
-    float *grad = malloc(m->num_params * sizeof(float));
-    int *order = malloc((size_t)w->num_pretrain_rows * sizeof(int));
-    fcb_status st = FCB_OK;
-    if (!x || !scores || !dscores || !targets || !grad || !order)
-        st = fcb_fail(FCB_ERR_NOMEM, "pretraining: out of memory");
+    pretrain_batch context = {w, parent_of, NULL};
+    context.targets = malloc((size_t)c->pretrain_batch_size * m->config.num_actions * sizeof(float));
+    fcb_status st = context.targets ? FCB_OK : fcb_fail(FCB_ERR_NOMEM, "pretraining: out of memory");
     if (st == FCB_OK)
-        st = fcb_workspace_init(&ws, m, batch);
+        st = fcb_train_buffers_init(&tb, m, c->pretrain_batch_size, w->num_pretrain_rows > 0 ? w->num_pretrain_rows : 1);
     if (st == FCB_OK)
         st = fcb_sgd_init(&opt, &sc, m->num_params);
     fcb_rng rng;
     fcb_rng_init(&rng, c->seed, FCB_STREAM_SHUFFLE, PRETRAIN_CLIENT_BASE, 0);
+    fcb_train_job job = {m, c->pretrain_epochs, c->pretrain_batch_size, w->train.x, w->pretrain_rows,
+                         w->num_pretrain_rows, pretrain_batch_loss, &context};
     if (st == FCB_OK)
-        memcpy(order, w->pretrain_rows, (size_t)w->num_pretrain_rows * sizeof(int));
-    for (int epoch = 0; st == FCB_OK && epoch < c->pretrain_epochs; epoch++) {
-        fcb_rng_shuffle_int(&rng, order, w->num_pretrain_rows);
-        for (int start = 0; st == FCB_OK && start < w->num_pretrain_rows; start += batch) {
-            int count = w->num_pretrain_rows - start < batch ? w->num_pretrain_rows - start : batch;
-            memset(targets, 0, (size_t)count * k * sizeof(float));
-            for (int i = 0; i < count; i++) {
-                int row = order[start + i];
-                int label = w->train.y[row];
-                if (w->scenario == FCB_SCENARIO_INIT_SHIFT && parent_of[label] >= 0)
-                    label = parent_of[label];
-                memcpy(x + (size_t)i * d, w->train.x + (size_t)row * d, d * sizeof(float));
-                targets[(size_t)i * k + label] = 1.0f;
-            }
-            double loss;
-            st = fcb_model_forward(m, w->initial_params, x, count, &ws, scores);
-            if (st == FCB_OK)
-                st = fcb_loss_full_mse(scores, count, k, targets, dscores, &loss);
-            if (st == FCB_OK)
-                st = fcb_model_backward(m, w->initial_params, dscores, &ws, grad);
-            if (st == FCB_OK)
-                st = fcb_sgd_step(&opt, w->initial_params, grad);
-        }
-    }
-    fcb_workspace_free(&ws);
+        st = fcb_local_train(&job, &tb, &opt, &rng, w->initial_params, NULL, NULL);
+    fcb_train_buffers_free(&tb);
     fcb_sgd_free(&opt);
-    free(x);
-    free(scores);
-    free(dscores);
-    free(targets);
-    free(grad);
-    free(order);
+    free(context.targets);
     if (st != FCB_OK)
         return fcb_fail_context(st, "pretraining");
     return FCB_OK;
