@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "neural_linear.h"
 #include "vec.h"
 
 static void *alloc_array(size_t count, size_t size, int *failed)
@@ -85,25 +86,33 @@ static fcb_status check_rows(const fcb_client_buffers *b, int n, int client_id)
     return FCB_OK;
 }
 
-/* Observes feedback for every logged decision and fills the round totals. */
-static void observe_all(const fcb_feedback *feedback, fcb_client_buffers *b, int n, fcb_rng *rng,
-                        fcb_client_result *result)
+/* Feedback for every decision taken this round (or the logged rewards of
+ * a replayed log), the importance weights and the round totals. */
+static void observe_all(const fcb_round_contexts *in, const fcb_data_source *source, fcb_client_buffers *b,
+                        fcb_rng *rng, fcb_client_result *result)
 {
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < in->n; i++) {
         int a = b->actions[i];
-        b->rewards[i] = feedback->observe(feedback->context, i, a, rng);
+        b->rewards[i] = in->actions ? in->rewards[i] : source->feedback(source->context, i, a, rng);
         result->reward_sum += b->rewards[i];
-        result->true_reward_sum += feedback->true_reward(feedback->context, i, a);
+        if (source->true_reward)
+            result->true_reward_sum += source->true_reward(source->context, i, a);
         result->propensity_sum += b->propensities[i];
         b->weights[i] = 1.0f / b->propensities[i];
     }
-    result->examples = n;
+    result->examples = in->n;
+}
+
+static void take_logged_decisions(const fcb_round_contexts *in, fcb_client_buffers *b)
+{
+    memcpy(b->actions, in->actions, (size_t)in->n * sizeof(int));
+    memcpy(b->propensities, in->propensities, (size_t)in->n * sizeof(float));
 }
 
 typedef struct {
     const fcb_client_setup *setup;
     fcb_client_buffers *buffers;
-    const fcb_feedback *feedback;
+    const fcb_data_source *source;
 } bandit_batch;
 
 /* The round's loss over one mini-batch: bandit losses on the logged
@@ -114,7 +123,7 @@ static fcb_status bandit_batch_loss(void *context, int epoch, const int *rows, i
     (void)epoch;
     bandit_batch *bb = context;
     fcb_client_buffers *b = bb->buffers;
-    const fcb_feedback *feedback = bb->feedback;
+    const fcb_data_source *source = bb->source;
     int k = bb->setup->model->config.num_actions;
     for (int i = 0; i < count; i++) {
         b->batch_actions[i] = b->actions[rows[i]];
@@ -130,12 +139,12 @@ static fcb_status bandit_batch_loss(void *context, int epoch, const int *rows, i
     case FCB_LOSS_FULL_MSE:
         for (int i = 0; i < count; i++)
             for (int a = 0; a < k; a++)
-                b->targets[(size_t)i * k + a] = feedback->true_reward(feedback->context, rows[i], a);
+                b->targets[(size_t)i * k + a] = source->true_reward(source->context, rows[i], a);
         return fcb_loss_full_mse(scores, count, k, b->targets, dscores, loss);
     case FCB_LOSS_SOFTMAX_XENT:
         for (int i = 0; i < count; i++) {
             for (int a = 0; a < k; a++)
-                b->targets[(size_t)i * k + a] = feedback->true_reward(feedback->context, rows[i], a);
+                b->targets[(size_t)i * k + a] = source->true_reward(source->context, rows[i], a);
             b->batch_labels[i] = fcb_argmax(b->targets + (size_t)i * k, k);
         }
         return fcb_loss_softmax_xent(scores, count, k, b->batch_labels, dscores, loss);
@@ -144,13 +153,13 @@ static fcb_status bandit_batch_loss(void *context, int epoch, const int *rows, i
 }
 
 static fcb_status train_local(const fcb_client_setup *setup, fcb_client_buffers *b, int client_id,
-                              int round, const float *x, int n, const fcb_feedback *feedback,
+                              int round, const float *x, int n, const fcb_data_source *source,
                               fcb_client_result *result)
 {
     fcb_rng rng;
     fcb_rng_init(&rng, setup->seed, FCB_STREAM_SHUFFLE, (uint32_t)client_id, (uint32_t)round);
     fcb_sgd_reset(&b->optimizer);
-    bandit_batch context = {setup, b, feedback};
+    bandit_batch context = {setup, b, source};
     fcb_train_job job = {setup->model, setup->local_epochs, setup->batch_size, x, NULL, n, bandit_batch_loss,
                          &context};
     fcb_status st = fcb_local_train(&job, &b->train, &b->optimizer, &rng, b->local_params, &result->loss_sum,
@@ -160,34 +169,43 @@ static fcb_status train_local(const fcb_client_setup *setup, fcb_client_buffers 
     return FCB_OK;
 }
 
+/* The deployed model's policy over the round's contexts (scores in b). */
+static fcb_status decide(const fcb_client_setup *setup, fcb_client_buffers *b, int client_id, int round,
+                         const float *deployed, const fcb_round_contexts *in)
+{
+    const fcb_model *m = setup->model;
+    fcb_status st = fcb_model_forward(m, deployed, in->x, in->n, &b->workspace, b->scores);
+    if (st != FCB_OK)
+        return st;
+    fcb_rng policy_rng;
+    fcb_rng_init(&policy_rng, setup->seed, FCB_STREAM_POLICY, (uint32_t)client_id, (uint32_t)round);
+    return fcb_policy_act(&setup->policy, b->scores, in->n, m->config.num_actions, &policy_rng, b->probs,
+                          b->actions, b->propensities);
+}
+
 fcb_status fcb_client_round(const fcb_client_setup *setup, fcb_client_buffers *b, int client_id,
-                            int round, const float *deployed, const float *current, const float *x,
-                            int n, const fcb_feedback *feedback, float *delta,
+                            int round, const float *deployed, const float *current,
+                            const fcb_round_contexts *in, const fcb_data_source *source, float *delta,
                             fcb_client_result *result)
 {
     memset(result, 0, sizeof *result);
-    fcb_status st = check_rows(b, n, client_id);
+    fcb_status st = check_rows(b, in->n, client_id);
     if (st != FCB_OK)
         return st;
     const fcb_model *m = setup->model;
-    int k = m->config.num_actions;
-
-    st = fcb_model_forward(m, deployed, x, n, &b->workspace, b->scores);
-    if (st != FCB_OK)
-        return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
-    fcb_rng policy_rng;
-    fcb_rng_init(&policy_rng, setup->seed, FCB_STREAM_POLICY, (uint32_t)client_id, (uint32_t)round);
-    st = fcb_policy_act(&setup->policy, b->scores, n, k, &policy_rng, b->probs, b->actions,
-                        b->propensities);
+    if (in->actions)
+        take_logged_decisions(in, b);
+    else
+        st = decide(setup, b, client_id, round, deployed, in);
     if (st != FCB_OK)
         return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
 
     fcb_rng feedback_rng;
     fcb_rng_init(&feedback_rng, setup->seed, FCB_STREAM_FEEDBACK, (uint32_t)client_id, (uint32_t)round);
-    observe_all(feedback, b, n, &feedback_rng, result);
+    observe_all(in, source, b, &feedback_rng, result);
 
     memcpy(b->local_params, current, m->num_params * sizeof(float));
-    st = train_local(setup, b, client_id, round, x, n, feedback, result);
+    st = train_local(setup, b, client_id, round, in->x, in->n, source, result);
     if (st != FCB_OK)
         return st;
     memcpy(delta, b->local_params, m->num_params * sizeof(float));
@@ -206,46 +224,41 @@ fcb_status fcb_client_features(const fcb_client_setup *setup, fcb_client_buffers
     return FCB_OK;
 }
 
-void fcb_phi_from_features(const float *features, int n, int feature_dim, float *phi)
+static fcb_status decide_linear(const fcb_client_setup *setup, fcb_client_buffers *b, int client_id, int round,
+                                fcb_linposterior *deployed, int n)
 {
-    size_t f = (size_t)feature_dim;
-    for (size_t i = 0; i < (size_t)n; i++) {
-        memcpy(phi + i * (f + 1), features + i * f, f * sizeof(float));
-        phi[i * (f + 1) + f] = 1.0f;
-    }
+    fcb_rng policy_rng;
+    fcb_rng_init(&policy_rng, setup->seed, FCB_STREAM_POLICY, (uint32_t)client_id, (uint32_t)round);
+    if (setup->policy.kind == FCB_POLICY_LINUCB)
+        return fcb_linucb_act(deployed, setup->policy.ucb_alpha, b->phi, n, b->actions, b->propensities, NULL);
+    if (setup->policy.kind == FCB_POLICY_THOMPSON)
+        return fcb_thompson_act(deployed, setup->policy.ts_scale, b->phi, n, &policy_rng,
+                                setup->policy.propensity_samples, b->actions, b->propensities);
+    return fcb_fail(FCB_ERR_ARG, "policy %s is not a linear bandit policy", fcb_policy_kind_name(setup->policy.kind));
 }
 
 fcb_status fcb_client_linear_round(const fcb_client_setup *setup, fcb_client_buffers *b,
                                    int client_id, int round, fcb_linposterior *deployed,
-                                   const float *base_params, const float *x, int n,
-                                   const fcb_feedback *feedback, fcb_linstats *stats,
+                                   const float *base_params, const fcb_round_contexts *in,
+                                   const fcb_data_source *source, fcb_linstats *stats,
                                    fcb_client_result *result)
 {
     memset(result, 0, sizeof *result);
-    fcb_status st = check_rows(b, n, client_id);
+    fcb_status st = check_rows(b, in->n, client_id);
     if (st == FCB_OK)
-        st = fcb_client_features(setup, b, base_params, x, n);
-    if (st != FCB_OK)
-        return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
-    fcb_rng policy_rng;
-    fcb_rng_init(&policy_rng, setup->seed, FCB_STREAM_POLICY, (uint32_t)client_id, (uint32_t)round);
-    if (setup->policy.kind == FCB_POLICY_LINUCB)
-        st = fcb_linucb_act(deployed, setup->policy.ucb_alpha, b->phi, n, b->actions,
-                            b->propensities, NULL);
-    else if (setup->policy.kind == FCB_POLICY_THOMPSON)
-        st = fcb_thompson_act(deployed, setup->policy.ts_scale, b->phi, n, &policy_rng,
-                              setup->policy.propensity_samples, b->actions, b->propensities);
-    else
-        st = fcb_fail(FCB_ERR_ARG, "policy %s is not a linear bandit policy",
-                      fcb_policy_kind_name(setup->policy.kind));
+        st = fcb_client_features(setup, b, base_params, in->x, in->n);
+    if (st == FCB_OK && in->actions)
+        take_logged_decisions(in, b);
+    else if (st == FCB_OK)
+        st = decide_linear(setup, b, client_id, round, deployed, in->n);
     if (st != FCB_OK)
         return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
 
     fcb_rng feedback_rng;
     fcb_rng_init(&feedback_rng, setup->seed, FCB_STREAM_FEEDBACK, (uint32_t)client_id, (uint32_t)round);
-    observe_all(feedback, b, n, &feedback_rng, result);
+    observe_all(in, source, b, &feedback_rng, result);
     fcb_linstats_zero(stats);
-    st = fcb_linstats_add(stats, b->phi, n, b->actions, b->rewards);
+    st = fcb_linstats_add(stats, b->phi, in->n, b->actions, b->rewards);
     if (st != FCB_OK)
         return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
     return FCB_OK;

@@ -3,12 +3,13 @@
 
 #include <stdint.h>
 
-#include "feedback.h"
+#include "data_source.h"
 #include "linear_bandit.h"
 #include "local_train.h"
 #include "loss.h"
 #include "model.h"
 #include "policy.h"
+#include "round_result.h"
 #include "sgd.h"
 
 /* One client's round: act on its contexts with the deployed model's policy,
@@ -50,38 +51,27 @@ typedef struct {
     fcb_sgd optimizer;
 } fcb_client_buffers;
 
-typedef struct {
-    int examples;
-    double reward_sum;       /* observed feedback */
-    double true_reward_sum;  /* expected reward of the chosen actions */
-    double propensity_sum;
-    double loss_sum;         /* mean training loss summed over steps */
-    int steps;
-    double margin_sum;       /* preference rounds: beta * h summed over the last epoch's pairs */
-} fcb_client_result;
-
 fcb_status fcb_client_buffers_init(fcb_client_buffers *b, const fcb_client_setup *setup, int capacity);
 void fcb_client_buffers_free(fcb_client_buffers *b);
-
-/* phi (n x (feature_dim + 1)) = each feature row with a constant 1 appended. */
-void fcb_phi_from_features(const float *features, int n, int feature_dim, float *phi);
 
 /* phi = [features(x), 1] of the base network for n rows (n <= capacity). */
 fcb_status fcb_client_features(const fcb_client_setup *setup, fcb_client_buffers *b,
                                const float *base_params, const float *x, int n);
 
-/* Score-based round: delta (num_params) = locally trained - current. */
+/* Score-based round on the contexts in: act with the deployed model's
+ * policy and observe source's feedback (or take in's logged decisions),
+ * then train; delta (num_params) = locally trained - current. */
 fcb_status fcb_client_round(const fcb_client_setup *setup, fcb_client_buffers *b, int client_id,
-                            int round, const float *deployed, const float *current, const float *x,
-                            int n, const fcb_feedback *feedback, float *delta,
+                            int round, const float *deployed, const float *current,
+                            const fcb_round_contexts *in, const fcb_data_source *source, float *delta,
                             fcb_client_result *result);
 
 /* LinUCB / Thompson round: stats (zeroed here) receive the round's
  * statistics; decisions use the deployed posterior. */
 fcb_status fcb_client_linear_round(const fcb_client_setup *setup, fcb_client_buffers *b,
                                    int client_id, int round, fcb_linposterior *deployed,
-                                   const float *base_params, const float *x, int n,
-                                   const fcb_feedback *feedback, fcb_linstats *stats,
+                                   const float *base_params, const fcb_round_contexts *in,
+                                   const fcb_data_source *source, fcb_linstats *stats,
                                    fcb_client_result *result);
 
 #endif

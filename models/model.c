@@ -5,7 +5,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "name_table.h"
 #include "vec.h"
+
+static const fcb_name_entry ARCH_NAMES[] = {
+    {"linear", FCB_ARCH_LINEAR},
+    {"mlp", FCB_ARCH_MLP},
+};
+
+fcb_status fcb_arch_from_name(const char *name, fcb_arch *out)
+{
+    int value = 0;
+    fcb_status st = fcb_name_lookup(ARCH_NAMES, sizeof ARCH_NAMES / sizeof ARCH_NAMES[0], "model.arch", name, &value);
+    if (st == FCB_OK)
+        *out = (fcb_arch)value;
+    return st;
+}
+
+const char *fcb_arch_name(fcb_arch arch)
+{
+    return fcb_name_of(ARCH_NAMES, sizeof ARCH_NAMES / sizeof ARCH_NAMES[0], (int)arch);
+}
 
 /* How one layer's products are computed. A batch goes through sgemm. A
  * single row (online learning) would pay sgemm's call overhead on a few
@@ -29,8 +49,9 @@ static fcb_status validate_config(const fcb_model_config *config)
         return fcb_fail(FCB_ERR_ARG, "model: unknown architecture %d", (int)config->arch);
     if (config->input_dim < 1)
         return fcb_fail(FCB_ERR_ARG, "model: input_dim = %d must be >= 1", config->input_dim);
-    if (config->num_actions < 1)
-        return fcb_fail(FCB_ERR_ARG, "model: num_actions = %d must be >= 1", config->num_actions);
+    if (config->num_actions < 1 || config->num_actions > FCB_MAX_ACTIONS)
+        return fcb_fail(FCB_ERR_ARG, "model: num_actions = %d must be in [1, %d]", config->num_actions,
+                        FCB_MAX_ACTIONS);
     if (config->normalize_input != 0 && config->normalize_input != 1)
         return fcb_fail(FCB_ERR_ARG, "model: normalize_input = %d must be 0 or 1",
                         config->normalize_input);

@@ -13,9 +13,13 @@
  * a weight matrix W_l (out x in, row-major) at weight_offset[l] followed by
  * its bias (out) at bias_offset[l]. */
 
-enum { FCB_MAX_HIDDEN = 8 };
+enum { FCB_MAX_HIDDEN = 8, FCB_MAX_ACTIONS = 1024 };
 
 typedef enum { FCB_ARCH_LINEAR, FCB_ARCH_MLP } fcb_arch;
+
+/* "linear" | "mlp". */
+fcb_status fcb_arch_from_name(const char *name, fcb_arch *out);
+const char *fcb_arch_name(fcb_arch arch);
 
 typedef struct {
     fcb_arch arch;

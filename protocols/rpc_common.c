@@ -1,7 +1,6 @@
 #include "rpc_common.h"
 
 #include <arpa/inet.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -15,27 +14,12 @@
 
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
 static int global_references;
-static int malloc_tuned;
-
-/* glibc otherwise serves each multi-MB message buffer with a fresh mmap
- * (or trims it back), which costs thousands of page faults per message. */
-static void tune_malloc_for_large_messages(void)
-{
-    mallopt(M_MMAP_THRESHOLD, 256 << 20);
-    mallopt(M_TRIM_THRESHOLD, 512 << 20);
-}
 
 void fcb_rpc_global_init(void)
 {
     pthread_mutex_lock(&global_lock);
-    if (global_references == 0) {
-        if (!malloc_tuned) {
-            tune_malloc_for_large_messages();
-            malloc_tuned = 1;
-        }
-        setenv("GRPC_VERBOSITY", "ERROR", 0);
+    if (global_references == 0)
         grpc_init();
-    }
     global_references++;
     pthread_mutex_unlock(&global_lock);
 }

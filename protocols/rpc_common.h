@@ -10,11 +10,11 @@ struct grpc_byte_buffer;
 
 /* Process-wide setup shared by the gRPC server and client layers. */
 
-/* Takes one reference on the gRPC library. The first reference tunes malloc
- * so multi-megabyte messages do not page-fault on every call (mmap and trim
- * thresholds raised), sets GRPC_VERBOSITY=ERROR unless the environment sets
- * it, and calls grpc_init. Servers and clients take their own reference;
- * a process may take one more to keep gRPC up between them. Thread-safe. */
+/* Takes one reference on the gRPC library (the first calls grpc_init).
+ * Servers and clients take their own reference; a process may take one more
+ * to keep gRPC up between them. Thread-safe. Process-wide settings (gRPC's
+ * log verbosity, malloc thresholds for large messages) are the program's,
+ * not this library's. */
 void fcb_rpc_global_init(void);
 
 /* Drops one reference; the last one shuts gRPC down. Every gRPC object

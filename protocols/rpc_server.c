@@ -482,15 +482,20 @@ static grpc_server_credentials *server_credentials(const fcb_tls_files *tls)
 /* Creates the grpc server with its limits, queue and methods; not started. */
 static fcb_status create_server(fcb_rpc_server *server, const fcb_rpc_server_config *config)
 {
-    grpc_arg limits[2];
-    size_t num_limits = 0;
+    /* The port is this server's alone: without SO_REUSEPORT a second
+     * server on it fails to bind instead of sharing the clients. */
+    grpc_arg limits[3];
+    limits[0].type = GRPC_ARG_INTEGER;
+    limits[0].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
+    limits[0].value.integer = 0;
+    size_t num_limits = 1;
     if (config->max_message_bytes > 0) {
-        limits[0].type = GRPC_ARG_INTEGER;
-        limits[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-        limits[0].value.integer = (int)config->max_message_bytes;
-        limits[1] = limits[0];
-        limits[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
-        num_limits = 2;
+        limits[1].type = GRPC_ARG_INTEGER;
+        limits[1].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+        limits[1].value.integer = (int)config->max_message_bytes;
+        limits[2] = limits[1];
+        limits[2].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+        num_limits = 3;
     }
     grpc_channel_args args = {num_limits, limits};
     server->server = grpc_server_create(&args, NULL);

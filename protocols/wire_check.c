@@ -1,5 +1,6 @@
 #include "wire_check.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,7 +58,14 @@ fcb_status fcb_decode_register(const uint8_t *data, size_t len, const fcb_wire_l
     if (st == FCB_OK && m->protocol_version != FCB_PROTOCOL_VERSION)
         st = fcb_fail(FCB_ERR_ARG, "RegisterClient from client %u: protocol version %u, the coordinator speaks %d",
                       m->client_id, m->protocol_version, FCB_PROTOCOL_VERSION);
-    if (st == FCB_OK)
+    if (st == FCB_OK && limits->real && !m->real_data)
+        st = fcb_fail(FCB_ERR_ARG, "RegisterClient from client %u: this coordinator runs a deployment where clients "
+                                   "bring their own data; start the client with --data FILE", m->client_id);
+    if (st == FCB_OK && !limits->real && m->real_data)
+        st = fcb_fail(FCB_ERR_ARG, "RegisterClient from client %u: this coordinator runs the simulated world; "
+                                   "start the client with the coordinator's --config instead of --data",
+                      m->client_id);
+    if (st == FCB_OK && !limits->real)
         st = check_hash(m->config_hash, limits, "RegisterClient", m->client_id);
     if (st != FCB_OK) {
         fedcb__register_request__free_unpacked(*out, NULL);
@@ -152,6 +160,90 @@ fcb_status fcb_decode_status_request(const uint8_t *data, size_t len, Fedcb__Sta
     if (!*out)
         return fcb_fail(FCB_ERR_FORMAT, "Status: not a StatusRequest (%zu bytes)", len);
     return FCB_OK;
+}
+
+size_t fcb_wire_message_limit(size_t model_bytes)
+{
+    size_t limit = 3 * model_bytes + ((size_t)1 << 20);
+    return limit > (size_t)INT_MAX ? (size_t)INT_MAX : limit;
+}
+
+static fcb_status check_model_spec(const Fedcb__ModelSpec *m)
+{
+    if (!m)
+        return fcb_fail(FCB_ERR_ARG, "registration: the plan has no model");
+    if (!m->arch || (strcmp(m->arch, "linear") != 0 && strcmp(m->arch, "mlp") != 0))
+        return fcb_fail(FCB_ERR_ARG, "registration: model architecture '%s' is unknown", m->arch ? m->arch : "");
+    if (m->input_dim < 1 || m->input_dim > (1u << 24))
+        return fcb_fail(FCB_ERR_ARG, "registration: model input_dim %u is out of range", m->input_dim);
+    if (m->num_actions < 2 || m->num_actions > 1024)
+        return fcb_fail(FCB_ERR_ARG, "registration: model num_actions %u is out of range [2, 1024]", m->num_actions);
+    if (m->n_hidden > 8)
+        return fcb_fail(FCB_ERR_ARG, "registration: %zu hidden layers, at most 8", m->n_hidden);
+    for (size_t i = 0; i < m->n_hidden; i++)
+        if (m->hidden[i] < 1 || m->hidden[i] > (1u << 16))
+            return fcb_fail(FCB_ERR_ARG, "registration: hidden width %u is out of range", m->hidden[i]);
+    return FCB_OK;
+}
+
+static fcb_status check_plan(const Fedcb__ClientPlan *p)
+{
+    if (!p)
+        return fcb_fail(FCB_ERR_ARG, "registration: the coordinator sent no plan (is it a simulated-world run?)");
+    fcb_status st = check_model_spec(p->model);
+    if (st != FCB_OK)
+        return st;
+    double values[] = {p->epsilon,       p->temperature, p->igw_mu,   p->igw_gamma,    p->ucb_alpha,
+                       p->ts_scale,      p->ridge_lambda, p->learning_rate, p->momentum, p->weight_decay,
+                       p->clip_norm};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        if (!isfinite(values[i]))
+            return fcb_fail(FCB_ERR_ARG, "registration: a plan value is not finite");
+    if (!p->policy || !p->loss)
+        return fcb_fail(FCB_ERR_ARG, "registration: the plan names no policy or loss");
+    if (p->local_epochs < 1 || p->local_epochs > 10000 || p->batch_size < 1 || p->batch_size > 4096 ||
+        p->examples_per_round < 1 || p->examples_per_round > (1u << 24) || p->propensity_samples > (1u << 20))
+        return fcb_fail(FCB_ERR_ARG, "registration: plan sizes out of range (epochs %u, batch %u, examples %u)",
+                        p->local_epochs, p->batch_size, p->examples_per_round);
+    return FCB_OK;
+}
+
+/* Parameters of the plan's model, as fcb_model_init counts them. */
+static size_t plan_params(const Fedcb__ModelSpec *m)
+{
+    size_t in = m->input_dim, total = 0;
+    for (size_t i = 0; i < m->n_hidden; i++) {
+        total += (size_t)m->hidden[i] * in + m->hidden[i];
+        in = m->hidden[i];
+    }
+    return total + (size_t)m->num_actions * in + m->num_actions;
+}
+
+fcb_status fcb_decode_register_reply(const uint8_t *data, size_t len, int real, Fedcb__RegisterReply **out)
+{
+    *out = fedcb__register_reply__unpack(NULL, len, data);
+    if (!*out)
+        return fcb_fail(FCB_ERR_FORMAT, "registration: the reply is not a RegisterReply (%zu bytes)", len);
+    const Fedcb__RegisterReply *m = *out;
+    fcb_status st = FCB_OK;
+    if (m->protocol_version != FCB_PROTOCOL_VERSION)
+        st = fcb_fail(FCB_ERR_ARG, "registration: the coordinator speaks protocol %u, this client %d",
+                      m->protocol_version, FCB_PROTOCOL_VERSION);
+    else if (!m->run_id || strlen(m->run_id) != 64 || strspn(m->run_id, "0123456789abcdef") != 64)
+        st = fcb_fail(FCB_ERR_ARG, "registration: the run id is not a digest");
+    if (st == FCB_OK && real)
+        st = check_plan(m->plan);
+    if (st == FCB_OK && real && m->n_initial_params != plan_params(m->plan->model))
+        st = fcb_fail(FCB_ERR_ARG, "registration: the initial model has %zu parameters, its spec %zu",
+                      m->n_initial_params, plan_params(m->plan->model));
+    for (size_t i = 0; st == FCB_OK && i < m->n_initial_params; i++)
+        if (!isfinite(m->initial_params[i]))
+            st = fcb_fail(FCB_ERR_ARG, "registration: initial_params[%zu] is not finite", i);
+    if (st != FCB_OK) {
+        fedcb__register_reply__free_unpacked(*out, NULL);
+        *out = NULL;
+    }
+    return st;
 }
 
 fcb_status fcb_decode_task_reply(const uint8_t *data, size_t len, const fcb_wire_limits *limits,

@@ -5,11 +5,13 @@
 
 #include "status.h"
 
-/* Every knob of a run, as read from an INI file (libinih) plus
- * `--set section.key=value` overrides. The key table in config.c is the one
- * place that names each key: it drives parsing, unknown-key rejection and
- * the resolved-config dump in summary.json. Enumerations stay strings here
- * and are resolved by the module that owns them. */
+/* Every knob of a run: the simulated world's (data, scenario, clients,
+ * feedback, drift, attacks) and the program's (rounds, policy, training,
+ * server, network). The command-line program reads it from an INI file
+ * (cli/config_file.c, whose key table names every key) and translates it
+ * into the libraries' own structs; the client and coordinator libraries
+ * never see it. Enumerations stay strings here and are resolved by the
+ * module that owns them. */
 
 enum { FCB_CONFIG_PATH_MAX = 1024, FCB_CONFIG_NAME_MAX = 64, FCB_CONFIG_LIST_MAX = 16 };
 
@@ -60,6 +62,9 @@ typedef struct {
     int hidden[FCB_CONFIG_LIST_MAX];
     int num_hidden;
     int normalize_input;
+    int model_input_dim;   /* real deployments: the context dimension (simulated: the data's) */
+    int model_num_actions; /* real deployments: the number of actions (simulated: the data's classes) */
+    char model_init[FCB_CONFIG_PATH_MAX]; /* real deployments: a model.bin to start from ("": random) */
     /* [policy] */
     char policy[FCB_CONFIG_NAME_MAX];
     double epsilon;
@@ -140,29 +145,11 @@ typedef struct {
     int max_attempts;      /* samples of one round before the run fails */
     int poll_ms;           /* long-poll wait of a task request */
     double linger;         /* seconds the coordinator answers "done" after the last round */
+    char network_mode[FCB_CONFIG_NAME_MAX]; /* simulated | real */
+    char eval_data[FCB_CONFIG_PATH_MAX];    /* real: a labelled file the coordinator evaluates on ("": none) */
+    /* [client] (fedcb client only) */
+    char client_data[FCB_CONFIG_PATH_MAX];   /* real: the client's own data file */
+    char client_data_format[FCB_CONFIG_NAME_MAX]; /* auto | cb | vw | libsvm */
 } fcb_config;
-
-void fcb_config_default(fcb_config *config);
-
-/* Reads an INI file over the current values. Errors name the file, the line
- * and the key: "smoke.ini:12: unknown key 'tempreature' in [policy]". */
-fcb_status fcb_config_load(fcb_config *config, const char *path);
-
-/* Applies "section.key=value". */
-fcb_status fcb_config_set(fcb_config *config, const char *assignment);
-
-/* Checks ranges and cross-field rules; the message names the key. */
-fcb_status fcb_config_validate(const fcb_config *config);
-
-/* Writes every key as `section.key = value` lines into a callback, in table
- * order; used for the summary dump and the config hash. */
-typedef void (*fcb_config_visit_fn)(void *user, const char *section, const char *key,
-                                    const char *value);
-void fcb_config_visit(const fcb_config *config, fcb_config_visit_fn visit, void *user);
-
-/* Hex SHA-256 over every key that changes what a client computes (all but
- * run.rounds, run.eval_every, run.threads, run.wall_clock and [network]):
- * the processes of one networked run must agree on it. */
-void fcb_config_hash(const fcb_config *config, char hex[65]);
 
 #endif

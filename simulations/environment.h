@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include "model.h"
 #include "rng.h"
 #include "status.h"
 
@@ -26,7 +27,7 @@ typedef enum {
 /* drift.kind names: none, prior, permutation, gradual, late_classes. */
 fcb_status fcb_drift_kind_from_name(const char *name, fcb_drift_kind *out);
 
-enum { FCB_MAX_CLASSES = 1024 };
+enum { FCB_MAX_CLASSES = FCB_MAX_ACTIONS };
 
 typedef struct {
     int num_classes;

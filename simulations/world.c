@@ -147,25 +147,29 @@ static fcb_status configure_environment(fcb_world *w, const fcb_config *c, const
     return fcb_environment_validate(env);
 }
 
+fcb_status fcb_model_config_from(const fcb_config *c, int input_dim, int num_actions, fcb_model_config *mc)
+{
+    memset(mc, 0, sizeof *mc);
+    mc->input_dim = input_dim;
+    mc->num_actions = num_actions;
+    mc->normalize_input = c->normalize_input;
+    fcb_status st = fcb_arch_from_name(c->arch, &mc->arch);
+    if (st != FCB_OK || mc->arch == FCB_ARCH_LINEAR)
+        return st;
+    if (c->num_hidden < 1 || c->num_hidden > FCB_MAX_HIDDEN)
+        return fcb_fail(FCB_ERR_CONFIG, "model.hidden: an MLP needs 1..%d hidden widths", FCB_MAX_HIDDEN);
+    mc->num_hidden = c->num_hidden;
+    for (int i = 0; i < c->num_hidden; i++)
+        mc->hidden[i] = c->hidden[i];
+    return FCB_OK;
+}
+
 static fcb_status configure_model(fcb_world *w, const fcb_config *c)
 {
-    fcb_model_config mc = {0};
-    mc.input_dim = w->train.d;
-    mc.num_actions = w->train.k;
-    mc.normalize_input = c->normalize_input;
-    if (strcmp(c->arch, "linear") == 0) {
-        mc.arch = FCB_ARCH_LINEAR;
-    } else if (strcmp(c->arch, "mlp") == 0) {
-        mc.arch = FCB_ARCH_MLP;
-        if (c->num_hidden < 1 || c->num_hidden > FCB_MAX_HIDDEN)
-            return fcb_fail(FCB_ERR_CONFIG, "model.hidden: an MLP needs 1..%d hidden widths", FCB_MAX_HIDDEN);
-        mc.num_hidden = c->num_hidden;
-        for (int i = 0; i < c->num_hidden; i++)
-            mc.hidden[i] = c->hidden[i];
-    } else {
-        return fcb_fail(FCB_ERR_CONFIG, "model.arch: unknown architecture '%s' (linear, mlp)", c->arch);
-    }
-    fcb_status st = fcb_model_init(&w->model, &mc);
+    fcb_model_config mc;
+    fcb_status st = fcb_model_config_from(c, w->train.d, w->train.k, &mc);
+    if (st == FCB_OK)
+        st = fcb_model_init(&w->model, &mc);
     if (st != FCB_OK)
         return st;
     w->initial_params = calloc(w->model.num_params, sizeof(float));
@@ -326,24 +330,6 @@ void fcb_world_free(fcb_world *w)
     fcb_environment_free(&w->env);
     free(w->initial_params);
     memset(w, 0, sizeof *w);
-}
-
-fcb_status fcb_model_scorer_init(fcb_model_scorer *scorer, const fcb_model *model, const float *params)
-{
-    scorer->model = model;
-    scorer->params = params;
-    return fcb_workspace_init(&scorer->workspace, model, FCB_EVAL_CHUNK);
-}
-
-void fcb_model_scorer_free(fcb_model_scorer *scorer)
-{
-    fcb_workspace_free(&scorer->workspace);
-}
-
-fcb_status fcb_model_scorer_score(void *context, const float *x, int n, float *scores)
-{
-    fcb_model_scorer *scorer = context;
-    return fcb_model_forward(scorer->model, scorer->params, x, n, &scorer->workspace, scores);
 }
 
 fcb_status fcb_world_evaluate(const fcb_world *w, fcb_score_fn score, void *context, int round,

@@ -5,6 +5,7 @@
 #include "dataset.h"
 #include "environment.h"
 #include "model.h"
+#include "model_scorer.h"
 #include "partition.h"
 
 /* Everything a simulated run starts from, built from the config: the data,
@@ -33,11 +34,11 @@ fcb_status fcb_scenario_from_name(const char *name, fcb_scenario_kind *out);
 const char *fcb_scenario_name(fcb_scenario_kind kind);
 
 fcb_status fcb_world_build(fcb_world *world, const fcb_config *config);
-void fcb_world_free(fcb_world *world);
 
-/* Scores n <= FCB_EVAL_CHUNK test rows x into n x K scores. */
-enum { FCB_EVAL_CHUNK = 512 };
-typedef fcb_status (*fcb_score_fn)(void *context, const float *x, int n, float *scores);
+/* [model] (arch, hidden, normalize_input) for contexts of input_dim and
+ * num_actions actions. */
+fcb_status fcb_model_config_from(const fcb_config *config, int input_dim, int num_actions, fcb_model_config *out);
+void fcb_world_free(fcb_world *world);
 
 /* Test accuracy (argmax == label at `round`) and mean true reward of the
  * argmax action, scoring the test set in chunks. When class_accuracy is not
@@ -45,15 +46,5 @@ typedef fcb_status (*fcb_score_fn)(void *context, const float *x, int n, float *
 fcb_status fcb_world_evaluate(const fcb_world *world, fcb_score_fn score, void *context, int round,
                               uint64_t seed, double *accuracy, double *reward,
                               double *class_accuracy);
-
-/* The score function of a plain model: context is an fcb_model_scorer. */
-typedef struct {
-    const fcb_model *model;
-    const float *params;
-    fcb_workspace workspace; /* capacity >= FCB_EVAL_CHUNK */
-} fcb_model_scorer;
-fcb_status fcb_model_scorer_init(fcb_model_scorer *scorer, const fcb_model *model, const float *params);
-void fcb_model_scorer_free(fcb_model_scorer *scorer);
-fcb_status fcb_model_scorer_score(void *context, const float *x, int n, float *scores);
 
 #endif

@@ -1,5 +1,6 @@
 /* DP-FedAvg, robust aggregation and malicious clients inside the federation's
- * rounds (simulations/federation.c, client_task.c): the aggregate of
+ * rounds (coordinator/federation.c and its aggregation rules,
+ * simulations/sim_client.c): the aggregate of
  * hand-made updates against the definitions, the noise's scale, the
  * accountant's epsilon against a direct computation, the adaptive clip norm
  * against its geometric rule, independence of the arrival order, the attack
@@ -15,10 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client_task.h"
-#include "config.h"
+#include "client_round.h"
+#include "config_file.h"
 #include "defense_config.h"
 #include "federation.h"
+#include "run_plan.h"
+#include "sim_client.h"
+#include "sim_source.h"
 #include "world.h"
 
 enum { CLIENTS = 10, PER_ROUND = 4 };
@@ -27,7 +31,31 @@ typedef struct {
     fcb_config config;
     fcb_world world;
     fcb_federation fed;
+    fcb_sim_client sim;
 } fixture;
+
+static size_t num_params(const fcb_federation *f)
+{
+    return f->config.model.model->num_params;
+}
+
+static float *slot_delta(fcb_federation *f, int s)
+{
+    return fcb_federation_slot_update(f, s).delta;
+}
+
+static const float *current(const fcb_federation *f)
+{
+    return f->gm->ops->current(f->gm).params;
+}
+
+static fcb_privacy_report privacy(const fcb_federation *f)
+{
+    fcb_privacy_report p;
+    if (fcb_federation_privacy(f, &p) != FCB_OK)
+        fail_msg("privacy: %s", fcb_last_error());
+    return p;
+}
 
 static void assert_close(double got, double want, double tolerance)
 {
@@ -65,12 +93,19 @@ static void build(fixture *fx)
         fail_msg("config: %s", fcb_last_error());
     if (fcb_world_build(&fx->world, &fx->config) != FCB_OK)
         fail_msg("world: %s", fcb_last_error());
-    if (fcb_federation_init(&fx->fed, &fx->config, &fx->world) != FCB_OK)
+    fcb_federation_config fc;
+    if (fcb_plan_federation(&fx->config, &fx->world.model, fx->world.initial_params, &fc) != FCB_OK ||
+        fcb_federation_init(&fx->fed, &fc, NULL) != FCB_OK)
         fail_msg("federation: %s", fcb_last_error());
+    fcb_malicious_config attack;
+    if (fcb_malicious_from_config(&fx->config, &attack) != FCB_OK ||
+        fcb_sim_client_init(&fx->sim, &fx->config, &attack, fx->world.model.num_params) != FCB_OK)
+        fail_msg("simulated clients: %s", fcb_last_error());
 }
 
 static void destroy(fixture *fx)
 {
+    fcb_sim_client_free(&fx->sim);
     fcb_federation_free(&fx->fed);
     fcb_world_free(&fx->world);
 }
@@ -86,8 +121,8 @@ static void fill_round(fcb_federation *f, int round, delta_fn value)
         fcb_slot *sl = &f->slots[s];
         sl->state = FCB_SLOT_DONE;
         sl->result.examples = 10 + s;
-        float *delta = fcb_federation_slot_delta(f, s);
-        for (size_t k = 0; k < f->num_params; k++)
+        float *delta = slot_delta(f, s);
+        for (size_t k = 0; k < num_params(f); k++)
             delta[k] = value(sl->client, k);
     }
 }
@@ -101,8 +136,8 @@ static void aggregate(fcb_federation *f, fcb_round_totals *t)
 /* current - initial, in double. */
 static void applied_update(const fixture *fx, double *out)
 {
-    for (size_t k = 0; k < fx->fed.num_params; k++)
-        out[k] = (double)fx->fed.current[k] - fx->world.initial_params[k];
+    for (size_t k = 0; k < num_params(&fx->fed); k++)
+        out[k] = (double)current(&fx->fed)[k] - fx->world.initial_params[k];
 }
 
 static double norm(const float *v, size_t n)
@@ -183,17 +218,17 @@ static void test_dp_noise_has_standard_deviation_z_c_over_clients(void **state)
     set(&fx.config, "dp.clip_norm=0.5");
     build(&fx);
     fcb_federation *f = &fx.fed;
-    size_t p = f->num_params;
+    size_t p = num_params(f);
     double sum = 0.0, sum2 = 0.0;
     long n = 0;
     float *before = malloc(p * sizeof(float));
     for (int round = 0; round < 4; round++) {
-        memcpy(before, f->current, p * sizeof(float));
+        memcpy(before, current(f), p * sizeof(float));
         fill_round(f, round, zero_delta);
         fcb_round_totals t;
         aggregate(f, &t);
         for (size_t k = 0; k < p; k++) {
-            double d = (double)f->current[k] - before[k];
+            double d = (double)current(f)[k] - before[k];
             sum += d;
             sum2 += d * d;
             n++;
@@ -214,15 +249,15 @@ static void test_dp_noise_has_standard_deviation_z_c_over_clients(void **state)
  * they may over the network. */
 static void reverse_slots(fcb_federation *f)
 {
-    size_t p = f->num_params;
+    size_t p = num_params(f);
     float *tmp = malloc(p * sizeof(float));
     for (int a = 0, b = f->num_slots - 1; a < b; a++, b--) {
         fcb_slot slot = f->slots[a];
         f->slots[a] = f->slots[b];
         f->slots[b] = slot;
-        memcpy(tmp, fcb_federation_slot_delta(f, a), p * sizeof(float));
-        memcpy(fcb_federation_slot_delta(f, a), fcb_federation_slot_delta(f, b), p * sizeof(float));
-        memcpy(fcb_federation_slot_delta(f, b), tmp, p * sizeof(float));
+        memcpy(tmp, slot_delta(f, a), p * sizeof(float));
+        memcpy(slot_delta(f, a), slot_delta(f, b), p * sizeof(float));
+        memcpy(slot_delta(f, b), tmp, p * sizeof(float));
     }
     free(tmp);
 }
@@ -247,8 +282,8 @@ static void fill_fixed_round(fcb_federation *f, int round, delta_fn value)
     fill_round(f, round, value);
     for (int s = 0; s < f->num_slots; s++) {
         f->slots[s].client = s;
-        float *delta = fcb_federation_slot_delta(f, s);
-        for (size_t k = 0; k < f->num_params; k++)
+        float *delta = slot_delta(f, s);
+        for (size_t k = 0; k < num_params(f); k++)
             delta[k] = value(s, k);
     }
 }
@@ -270,10 +305,10 @@ static void check_order_independence(const char *const *assignments, int count, 
         aggregate(&in_order.fed, &t);
         aggregate(&reversed.fed, &t);
     }
-    size_t bytes = in_order.fed.num_params * sizeof(float);
-    if (memcmp(in_order.fed.current, reversed.fed.current, bytes) != 0)
+    size_t bytes = num_params(&in_order.fed) * sizeof(float);
+    if (memcmp(current(&in_order.fed), current(&reversed.fed), bytes) != 0)
         fail_msg("%s: the model depends on the order the updates arrived in", assignments[0]);
-    assert_memory_not_equal(in_order.fed.current, in_order.world.initial_params, bytes);
+    assert_memory_not_equal(current(&in_order.fed), in_order.world.initial_params, bytes);
     destroy(&in_order);
     destroy(&reversed);
 }
@@ -306,7 +341,7 @@ static void check_robust_rule(const char *kind, const char *parameter, fcb_robus
         set(&fx.config, parameter);
     build(&fx);
     fcb_federation *f = &fx.fed;
-    size_t p = f->num_params;
+    size_t p = num_params(f);
     fill_round(f, 0, mixed_delta);
     fcb_round_totals t;
     aggregate(f, &t);
@@ -316,9 +351,11 @@ static void check_robust_rule(const char *kind, const char *parameter, fcb_robus
     size_t scratch_size = fcb_robust_scratch_size(PER_ROUND, p);
     double *scratch = malloc(scratch_size * sizeof(double));
     for (int s = 0; s < PER_ROUND; s++)
-        memcpy(rows + (size_t)s * p, fcb_federation_slot_delta(f, s), p * sizeof(float));
-    assert_int_equal(f->robust_rule.kind, rule_kind);
-    assert_int_equal(fcb_robust_aggregate(&f->robust_rule, rows, PER_ROUND, p, scratch, scratch_size, out), FCB_OK);
+        memcpy(rows + (size_t)s * p, slot_delta(f, s), p * sizeof(float));
+    const fcb_robust_config *rule = &f->config.model.aggregation.robust;
+    assert_int_equal(f->gm->rule->kind, FCB_RULE_ROBUST);
+    assert_int_equal(rule->kind, rule_kind);
+    assert_int_equal(fcb_robust_aggregate(rule, rows, PER_ROUND, p, scratch, scratch_size, out), FCB_OK);
     double *got = malloc(p * sizeof(double));
     applied_update(&fx, got);
     for (size_t k = 0; k < p; k++)
@@ -346,7 +383,7 @@ static void test_default_is_weighted_fedavg(void **state)
     base_config(&fx.config, 8, 4);
     build(&fx);
     fcb_federation *f = &fx.fed;
-    size_t p = f->num_params;
+    size_t p = num_params(f);
     fill_round(f, 0, mixed_delta);
     fcb_round_totals t;
     aggregate(f, &t);
@@ -360,7 +397,8 @@ static void test_default_is_weighted_fedavg(void **state)
         }
         assert_close(got[k], sum / weight, 1e-6);
     }
-    assert_false(f->robust || f->dp || f->is_malicious);
+    assert_int_equal(f->gm->rule->kind, FCB_RULE_MEAN);
+    assert_null(fx.sim.is_malicious);
     free(got);
     destroy(&fx);
 }
@@ -375,8 +413,8 @@ static void test_accountant_charges_one_step_per_aggregated_round(void **state)
     build(&fx);
     fcb_federation *f = &fx.fed;
     /* dp.delta = 0: 1 / num_clients^1.1 */
-    assert_close(f->dp_delta, pow(10.0, -1.1), 1e-15);
-    assert_close(f->dp_sampling_rate, 0.4, 0.0);
+    assert_close(privacy(f).delta, pow(10.0, -1.1), 1e-15);
+    assert_close(privacy(f).sampling_rate, 0.4, 0.0);
     double previous = 0.0;
     fcb_round_totals t;
     for (int round = 0; round < 6; round++) {
@@ -385,22 +423,22 @@ static void test_accountant_charges_one_step_per_aggregated_round(void **state)
             for (int s = 0; s < f->num_slots; s++)
                 f->slots[s].state = FCB_SLOT_UNAVAILABLE;
         aggregate(f, &t);
-        double epsilon;
-        assert_int_equal(fcb_federation_epsilon(f, &epsilon, NULL), FCB_OK);
+        double epsilon = privacy(f).epsilon;
         if (round == 3)
             assert_close(epsilon, previous, 0.0);
         else
             assert_true(epsilon > previous);
         previous = epsilon;
     }
-    assert_int_equal(f->accountant.steps, 5);
+    assert_int_equal(privacy(f).steps, 5);
     double orders[FCB_DP_NUM_ORDERS], rdp[FCB_DP_NUM_ORDERS], expected, expected_order, best_order, epsilon;
     fcb_dp_default_orders(orders);
     assert_int_equal(fcb_dp_compute_rdp(0.4, 1.1, 5, orders, FCB_DP_NUM_ORDERS, rdp), FCB_OK);
     assert_int_equal(fcb_dp_epsilon(orders, rdp, FCB_DP_NUM_ORDERS, pow(10.0, -1.1), FCB_DP_CONVERSION_TIGHT,
                                     &expected, &expected_order),
                      FCB_OK);
-    assert_int_equal(fcb_federation_epsilon(f, &epsilon, &best_order), FCB_OK);
+    epsilon = privacy(f).epsilon;
+    best_order = privacy(f).best_order;
     assert_close(epsilon, expected, 1e-12 * expected);
     assert_close(best_order, expected_order, 0.0);
     destroy(&fx);
@@ -437,7 +475,7 @@ static void test_adaptive_clip_norm_moves_geometrically(void **state)
         assert_close(t.clip_norm, c, 1e-12);
         assert_int_equal(t.clipped, PER_ROUND - unclipped);
         c *= exp(-0.2 * ((double)unclipped / PER_ROUND - 0.5));
-        assert_close(f->dp_clip_norm, c, 1e-12);
+        assert_close(privacy(f).clip_norm, c, 1e-12);
     }
     destroy(&fx);
 
@@ -448,24 +486,32 @@ static void test_adaptive_clip_norm_moves_geometrically(void **state)
     set(&fx.config, "dp.adaptive=true");
     set(&fx.config, "dp.clipped_count_stddev=1");
     build(&fx);
-    assert_close(fx.fed.dp_sum_noise_multiplier, 2.0 / sqrt(3.0), 1e-12);
+    assert_close(privacy(&fx.fed).sum_noise_multiplier, 2.0 / sqrt(3.0), 1e-12);
     destroy(&fx);
 }
 
-/* Runs client `client`'s round 0 under the fixture's config into delta. */
+/* Runs client `client`'s round 0 under the fixture's config into delta,
+ * with the simulated clients' hooks (the attack among them). */
 static void client_delta(fixture *fx, int client, float *delta)
 {
+    fcb_client_setup setup;
     fcb_client_worker w;
-    if (fcb_client_worker_init(&w, &fx->fed.setup, &fx->fed.preference, &fx->world, &fx->config) != FCB_OK)
+    fcb_sim_source source;
+    if (fcb_plan_client_setup(&fx->config, &fx->world.model, &setup) != FCB_OK ||
+        fcb_client_worker_init(&w, &setup, NULL, fx->config.examples_per_round) != FCB_OK ||
+        fcb_sim_source_init(&source, &fx->world, &fx->config) != FCB_OK)
         fail_msg("worker: %s", fcb_last_error());
-    fcb_client_task_inputs in = {&fx->config, &fx->world, &fx->fed.setup, fx->fed.deployed, fx->fed.current,
-                                 &fx->fed.preference};
-    fcb_slot slot;
-    memset(&slot, 0, sizeof slot);
-    slot.client = client;
-    fcb_client_task_run(&in, &w, 0, &slot, delta, NULL);
-    if (slot.state != FCB_SLOT_DONE)
-        fail_msg("client %d: state %d: %s", client, (int)slot.state, slot.error);
+    fcb_round_models models = {current(&fx->fed), current(&fx->fed), fx->world.initial_params, NULL, 0};
+    fcb_update_buffer update = {delta, NULL};
+    fcb_data_source data = fcb_sim_source_as_data_source(&source);
+    fcb_client_hooks hooks = fcb_sim_client_hooks(&fx->sim);
+    fcb_client_result result;
+    int no_data = 0, drop = 0;
+    double delay = 0.0;
+    if (fcb_client_round_run(&setup, NULL, &w, &models, &data, client, 0, &update, &result, &no_data) != FCB_OK ||
+        no_data || hooks.after_update(hooks.context, client, 0, &update, &drop, &delay) != FCB_OK)
+        fail_msg("client %d: %s", client, fcb_last_error());
+    fcb_sim_source_free(&source);
     fcb_client_worker_free(&w);
 }
 
@@ -480,9 +526,9 @@ static void test_attack_replaces_the_deltas_of_malicious_clients_only(void **sta
     set(&attacked.config, "malicious.scale=3");
     build(&honest);
     build(&attacked);
-    assert_non_null(attacked.fed.is_malicious);
-    assert_null(honest.fed.is_malicious);
-    size_t p = honest.fed.num_params;
+    assert_non_null(attacked.sim.is_malicious);
+    assert_null(honest.sim.is_malicious);
+    size_t p = num_params(&honest.fed);
     float *a = malloc(p * sizeof(float));
     float *b = malloc(p * sizeof(float));
     int malicious = 0;
@@ -490,7 +536,7 @@ static void test_attack_replaces_the_deltas_of_malicious_clients_only(void **sta
         client_delta(&honest, client, a);
         client_delta(&attacked, client, b);
         assert_true(norm(a, p) > 0.0);
-        if (!attacked.fed.is_malicious[client]) {
+        if (!fcb_sim_client_is_malicious(&attacked.sim, client)) {
             assert_memory_equal(a, b, p * sizeof(float));
             continue;
         }
@@ -499,14 +545,13 @@ static void test_attack_replaces_the_deltas_of_malicious_clients_only(void **sta
             assert_true(b[k] == (float)(a[k] * -3.0));
     }
     assert_int_equal(malicious, 3); /* round(0.3 x 10) */
-    /* The round totals count the malicious updates that were merged. */
+    /* Every delivered update is merged, the malicious ones too (the rule,
+     * not the coordinator's knowledge, has to resist them). */
     fill_round(&attacked.fed, 0, zero_delta);
     fcb_round_totals t;
     aggregate(&attacked.fed, &t);
-    int sampled_malicious = 0;
     for (int s = 0; s < PER_ROUND; s++)
-        sampled_malicious += attacked.fed.is_malicious[attacked.fed.slots[s].client];
-    assert_int_equal(t.malicious, sampled_malicious);
+        assert_true(attacked.fed.slots[s].aggregated);
     free(a);
     free(b);
     destroy(&honest);

@@ -12,12 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "net_coordinator.h"
+#include "commands.h"
+#include "config_file.h"
 #include "rpc_client.h"
 #include "wire_check.h"
 
-/* The coordinator runs in a thread of this test; the test plays its three
+/* The coordinator (the `fedcb coordinator` command) runs in a thread of
+ * this test; the test plays its three
  * clients over a real gRPC connection and sends every kind of bad update,
  * checking the status and the reason each gets, then completes the run with
  * one good update and checks that only that one entered the aggregate. */
@@ -27,17 +28,15 @@ enum { NUM_CLIENTS = 3 };
 
 typedef struct {
     fcb_config config;
-    fcb_coordinator_options options;
-    fcb_run_result result;
-    fcb_status status;
-    char error[512];
+    char *argv[16];
+    int argc;
+    int exit_status;
 } coordinator_thread;
 
 static void *run_coordinator(void *arg)
 {
     coordinator_thread *ct = arg;
-    ct->status = fcb_coordinator_run(&ct->config, &ct->options, &ct->result);
-    snprintf(ct->error, sizeof ct->error, "%s", fcb_last_error());
+    ct->exit_status = fcb_command_coordinator(ct->argc, ct->argv);
     return NULL;
 }
 
@@ -136,9 +135,10 @@ static void test_bad_updates_are_refused(void **state)
     (void)state;
     char dir[] = "/tmp/fedcb-netco-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char port_file[256], out_dir[256];
+    char port_file[256], out_dir[256], config_path[256];
     snprintf(port_file, sizeof port_file, "%s/port", dir);
     snprintf(out_dir, sizeof out_dir, "%s/out", dir);
+    snprintf(config_path, sizeof config_path, "%s/run.ini", dir);
 
     coordinator_thread ct;
     memset(&ct, 0, sizeof ct);
@@ -147,10 +147,18 @@ static void test_bad_updates_are_refused(void **state)
                           "data.synthetic_test=200", "clients.num_clients=3", "clients.clients_per_round=2",
                           "clients.examples_per_round=20", "server.update_norm_bound=10", "network.min_clients=3",
                           "network.poll_ms=300", "network.linger=0"};
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+    FILE *ini = fopen(config_path, "w");
+    assert_non_null(ini);
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         assert_int_equal(fcb_config_set(&ct.config, sets[i]), FCB_OK);
-    ct.options = (fcb_coordinator_options){
-        .listen = "127.0.0.1:0", .insecure = 1, .out_dir = out_dir, .port_file = port_file};
+        const char *dot = strchr(sets[i], '.'), *eq = strchr(sets[i], '=');
+        fprintf(ini, "[%.*s]\n%.*s = %s\n", (int)(dot - sets[i]), sets[i], (int)(eq - dot - 1), dot + 1, eq + 1);
+    }
+    fclose(ini);
+    char *argv[] = {"fedcb", "coordinator", "--config", config_path, "--listen", "127.0.0.1:0", "--insecure",
+                    "--out", out_dir, "--port-file", port_file};
+    ct.argc = (int)(sizeof argv / sizeof argv[0]);
+    memcpy(ct.argv, argv, sizeof argv);
     pthread_t thread;
     assert_int_equal(pthread_create(&thread, NULL, run_coordinator, &ct), 0);
     int port = 0;
@@ -231,9 +239,7 @@ static void test_bad_updates_are_refused(void **state)
     free(delta);
 
     pthread_join(thread, NULL);
-    print_message("coordinator: %s\n", ct.status == FCB_OK ? "ok" : ct.error);
-    assert_int_equal(ct.status, FCB_OK);
-    assert_int_equal(ct.result.rounds, 1);
+    assert_int_equal(ct.exit_status, 0);
     fcb_rpc_client_close(tc.rpc);
 
     char metrics_path[300], line[2048];

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config_file.h"
 #include "simulate.h"
 
 /* The in-process federated loop end to end, on synthetic linear data

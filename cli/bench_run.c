@@ -1,0 +1,284 @@
+#include "bench_run.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench_plot.h"
+#include "run_plan.h"
+#include "simulate.h"
+#include "wall_time.h"
+
+typedef struct {
+    int scenario, policy, seed;
+    int skipped;
+    fcb_status status;
+    char error[1024];
+    double avg_reward, accuracy, seconds;
+} cell;
+
+typedef struct {
+    const fcb_suite *suite;
+    const fcb_bench_options *options;
+    cell *cells;
+    int num_cells;
+    atomic_int next;
+    pthread_mutex_t lock;
+    int done;
+    double started;
+} grid;
+
+static void cell_dir(const grid *g, const cell *c, char *out, size_t size)
+{
+    snprintf(out, size, "%s/cells/%s/%s/seed-%d", g->options->out_dir, g->suite->scenarios[c->scenario].name,
+             g->suite->policies[c->policy].name, c->seed);
+}
+
+static int read_summary(const char *dir, cell *c)
+{
+    char path[FCB_CONFIG_PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    json_t *j = json_load_file(path, 0, NULL);
+    if (!j)
+        return 0;
+    c->avg_reward = json_number_value(json_object_get(j, "avg_reward"));
+    c->accuracy = json_number_value(json_object_get(j, "test_accuracy"));
+    c->seconds = json_number_value(json_object_get(j, "seconds"));
+    json_decref(j);
+    return 1;
+}
+
+static void show_progress(grid *g)
+{
+    if (!g->options->progress)
+        return;
+    int width = 30, filled = g->done * width / g->num_cells;
+    double elapsed = fcb_wall_seconds() - g->started;
+    double eta = g->done ? elapsed / g->done * (g->num_cells - g->done) : 0.0;
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[width] = '\0';
+    fprintf(stderr, "\rbench [%s] %d/%d cells  ETA %.0fs   ", bar, g->done, g->num_cells, eta);
+    if (g->done == g->num_cells)
+        fputc('\n', stderr);
+}
+
+static void run_cell(grid *g, cell *c)
+{
+    char dir[FCB_CONFIG_PATH_MAX + 200];
+    cell_dir(g, c, dir, sizeof dir);
+    if (read_summary(dir, c)) {
+        c->skipped = 1;
+        return;
+    }
+    fcb_config config;
+    c->status = fcb_suite_cell_config(g->suite, c->scenario, c->policy, c->seed, &config);
+    fcb_simulate_options so = {.out_dir = dir, .progress = 0};
+    fcb_simulate_result r;
+    if (c->status == FCB_OK)
+        c->status = fcb_simulate(&config, &so, &r);
+    if (c->status != FCB_OK) {
+        snprintf(c->error, sizeof c->error, "%s", fcb_last_error());
+        return;
+    }
+    c->avg_reward = r.avg_reward;
+    c->accuracy = r.final_accuracy;
+    c->seconds = r.seconds;
+}
+
+static void *worker(void *arg)
+{
+    grid *g = arg;
+    for (;;) {
+        int i = atomic_fetch_add(&g->next, 1);
+        if (i >= g->num_cells)
+            return NULL;
+        run_cell(g, &g->cells[i]);
+        pthread_mutex_lock(&g->lock);
+        g->done++;
+        show_progress(g);
+        pthread_mutex_unlock(&g->lock);
+    }
+}
+
+typedef struct {
+    double mean, half; /* mean and half-width of the 95 % interval (0 with one seed) */
+} summary_stat;
+
+static summary_stat stat_of(const double *v, int n)
+{
+    summary_stat s;
+    fcb_mean_interval(v, n, &s.mean, &s.half);
+    return s;
+}
+
+static fcb_status write_csv(const grid *g)
+{
+    char path[FCB_CONFIG_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/results.csv", g->options->out_dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return fcb_fail(FCB_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    fprintf(f, "scenario,policy,seed,avg_reward,test_accuracy,seconds\n");
+    for (int i = 0; i < g->num_cells; i++) {
+        const cell *c = &g->cells[i];
+        fprintf(f, "%s,%s,%d,%.6f,%.6f,%.3f\n", g->suite->scenarios[c->scenario].name,
+                g->suite->policies[c->policy].name, c->seed, c->avg_reward, c->accuracy, c->seconds);
+    }
+    if (fclose(f) != 0)
+        return fcb_fail(FCB_ERR_IO, "cannot write %s", path);
+    return FCB_OK;
+}
+
+static void report_scenario(const grid *g, int s, int seeds, FILE *f)
+{
+    const fcb_suite *suite = g->suite;
+    const fcb_suite_scenario *sc = &suite->scenarios[s];
+    int np = suite->num_policies;
+    summary_stat reward[FCB_SUITE_MAX_POLICIES], accuracy[FCB_SUITE_MAX_POLICIES];
+    double seconds[FCB_SUITE_MAX_POLICIES];
+    int best = 0;
+    for (int p = 0; p < np; p++) {
+        double r[1000], a[1000], t = 0.0;
+        for (int k = 0; k < seeds; k++) {
+            const cell *c = &g->cells[((size_t)s * np + p) * seeds + k];
+            r[k] = c->avg_reward;
+            a[k] = c->accuracy;
+            t += c->seconds;
+        }
+        reward[p] = stat_of(r, seeds);
+        accuracy[p] = stat_of(a, seeds);
+        seconds[p] = t / seeds;
+        if (reward[p].mean > reward[best].mean)
+            best = p;
+    }
+    fprintf(f, "## %s\n\n`%s`%s%s\n\n", sc->name, sc->config, sc->sets[0] ? " with " : "", sc->sets);
+    fprintf(f, "| policy | avg online reward | final test accuracy | gap to ceiling (points) | seconds |\n");
+    fprintf(f, "|---|---:|---:|---:|---:|\n");
+    for (int p = 0; p < np; p++) {
+        char gap[32] = "n/a";
+        if (sc->ceiling > 0.0)
+            snprintf(gap, sizeof gap, "%.1f", 100.0 * (sc->ceiling - accuracy[p].mean));
+        fprintf(f, "| %s%s%s | %.4f ± %.4f | %.4f ± %.4f | %s | %.2f |\n", p == best ? "**" : "",
+                suite->policies[p].name, p == best ? "** (best)" : "", reward[p].mean, reward[p].half,
+                accuracy[p].mean, accuracy[p].half, gap, seconds[p]);
+    }
+    int overlaps = 0;
+    for (int p = 0; p < np; p++)
+        if (p != best && reward[p].mean + reward[p].half >= reward[best].mean - reward[best].half) {
+            fprintf(f, "%s%s", overlaps ? ", " : "\nNot separated from the best at 95 %: ", suite->policies[p].name);
+            overlaps = 1;
+        }
+    fprintf(f, overlaps ? ".\n\n" : "\n%s wins by average online reward; its interval overlaps no other policy's.\n\n",
+            suite->policies[best].name);
+}
+
+static fcb_status write_report(const grid *g, int seeds, int drawn)
+{
+    char path[FCB_CONFIG_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/report.md", g->options->out_dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return fcb_fail(FCB_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    fprintf(f, "# fedcb bench: %s\n\n", g->suite->path);
+    fprintf(f, "%d scenarios x %d policies x %d seeds. Each value is the mean over seeds ± the half-width of its "
+               "95 %% t-interval. Per-cell results: results.csv.\n\n",
+            g->suite->num_scenarios, g->suite->num_policies, seeds);
+    for (int s = 0; s < g->suite->num_scenarios; s++) {
+        report_scenario(g, s, seeds, f);
+        const char *name = g->suite->scenarios[s].name;
+        if (drawn)
+            fprintf(f, "![%s: reward per round](plots/%s-reward.png)\n![%s: final accuracy](plots/%s-accuracy.png)\n\n",
+                    name, name, name, name);
+    }
+    if (!drawn)
+        fprintf(f, "gnuplot is not installed: the plot data is in plots/*.dat, the plots were not drawn.\n");
+    if (fclose(f) != 0)
+        return fcb_fail(FCB_ERR_IO, "cannot write %s", path);
+    return FCB_OK;
+}
+
+fcb_status fcb_bench_check(const fcb_suite *suite)
+{
+    for (int sc = 0; sc < suite->num_scenarios; sc++)
+        for (int p = 0; p < suite->num_policies; p++) {
+            fcb_config config;
+            fcb_client_setup setup;
+            fcb_model model = {0};
+            fcb_status st = fcb_suite_cell_config(suite, sc, p, 1, &config);
+            if (st == FCB_OK)
+                st = fcb_plan_client_setup(&config, &model, &setup);
+            if (st != FCB_OK)
+                return fcb_fail_context(st, "%s: [scenario %s] with [policy %s]", suite->path,
+                                        suite->scenarios[sc].name, suite->policies[p].name);
+        }
+    return FCB_OK;
+}
+
+fcb_status fcb_bench_run(const fcb_suite *suite, const fcb_bench_options *o, fcb_bench_result *result)
+{
+    memset(result, 0, sizeof *result);
+    int seeds = o->seeds > 0 ? o->seeds : suite->seeds;
+    if (seeds > 1000)
+        return fcb_fail(FCB_ERR_ARG, "--seeds %d: at most 1000", seeds);
+    fcb_status checked = fcb_bench_check(suite);
+    if (checked != FCB_OK)
+        return checked;
+    grid g = {.suite = suite, .options = o, .started = fcb_wall_seconds()};
+    g.num_cells = suite->num_scenarios * suite->num_policies * seeds;
+    g.cells = calloc((size_t)g.num_cells, sizeof(cell));
+    if (!g.cells)
+        return fcb_fail(FCB_ERR_NOMEM, "bench: out of memory");
+    for (int i = 0; i < g.num_cells; i++) {
+        g.cells[i].scenario = i / (suite->num_policies * seeds);
+        g.cells[i].policy = (i / seeds) % suite->num_policies;
+        g.cells[i].seed = i % seeds + 1;
+    }
+    pthread_mutex_init(&g.lock, NULL);
+    int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs < 1)
+        jobs = 1;
+    if (jobs > 64)
+        jobs = 64;
+    pthread_t threads[64];
+    int started = 0;
+    for (int i = 0; i < jobs && pthread_create(&threads[i], NULL, worker, &g) == 0; i++)
+        started++;
+    if (started == 0)
+        worker(&g);
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    pthread_mutex_destroy(&g.lock);
+    fcb_status st = FCB_OK;
+    for (int i = 0; i < g.num_cells && st == FCB_OK; i++) {
+        const cell *c = &g.cells[i];
+        result->skipped += c->skipped;
+        if (c->status != FCB_OK)
+            st = fcb_fail(c->status, "cell %s / %s / seed %d: %s", suite->scenarios[c->scenario].name,
+                          suite->policies[c->policy].name, c->seed, c->error);
+    }
+    result->cells = g.num_cells;
+    if (st == FCB_OK)
+        st = write_csv(&g);
+    int drawn = 0;
+    double *accuracy = malloc((size_t)g.num_cells * sizeof(double));
+    if (st == FCB_OK && !accuracy)
+        st = fcb_fail(FCB_ERR_NOMEM, "bench: out of memory");
+    for (int i = 0; st == FCB_OK && i < g.num_cells; i++)
+        accuracy[i] = g.cells[i].accuracy; /* cells are in the same scenario, policy, seed order */
+    if (st == FCB_OK)
+        st = fcb_bench_plot(suite, o->out_dir, seeds, accuracy, &drawn);
+    free(accuracy);
+    if (st == FCB_OK)
+        st = write_report(&g, seeds, drawn);
+    free(g.cells);
+    return st;
+}

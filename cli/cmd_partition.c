@@ -1,0 +1,96 @@
+/* `fedcb partition`: the simulated world's data as its bandit clients hold
+ * it, one file per client, so that a deployment where every client owns
+ * its data can be tried on the same partition `fedcb simulate` uses. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli_args.h"
+#include "commands.h"
+#include "config_file.h"
+#include "world.h"
+
+/* One example as VW multiclass text: the 1-based label, then the non-zero
+ * features as 1-based columns, floats written to round-trip exactly. */
+static int write_row(FILE *f, const float *x, int d, int label)
+{
+    if (fprintf(f, "%d |", label + 1) < 0)
+        return 0;
+    for (int j = 0; j < d; j++)
+        if (x[j] != 0.0f && fprintf(f, " %d:%.9g", j + 1, (double)x[j]) < 0)
+            return 0;
+    return fputc('\n', f) != EOF;
+}
+
+static fcb_status write_rows(const char *path, const fcb_dataset *data, const int *rows, int n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return fcb_fail(FCB_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    int ok = 1;
+    for (int i = 0; ok && i < n; i++) {
+        int row = rows ? rows[i] : i;
+        ok = write_row(f, data->x + (size_t)row * data->d, data->d, data->y[row]);
+    }
+    if (fclose(f) != 0 || !ok)
+        return fcb_fail(FCB_ERR_IO, "cannot write %s (disk full?)", path);
+    return FCB_OK;
+}
+
+static fcb_status write_partition(const fcb_world *w, const char *dir)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return fcb_fail(FCB_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+    char path[4096];
+    fcb_status st = FCB_OK;
+    for (int c = 0; st == FCB_OK && c < w->clients.num_clients; c++) {
+        snprintf(path, sizeof path, "%s/client-%d.vw", dir, c);
+        int start = w->clients.offsets[c];
+        st = write_rows(path, &w->train, w->clients.indices + start, w->clients.offsets[c + 1] - start);
+    }
+    snprintf(path, sizeof path, "%s/test.vw", dir);
+    if (st == FCB_OK)
+        st = write_rows(path, &w->test, NULL, w->test.n);
+    return st;
+}
+
+int fcb_command_partition(int argc, char **argv)
+{
+    const char *command = "partition";
+    fcb_config_args ca = {0};
+    const char *out = NULL;
+    for (int i = 2; i < argc; i++) {
+        int taken = fcb_take_config_arg(&ca, argc, argv, &i, command);
+        if (taken == 2)
+            return 2;
+        if (taken)
+            continue;
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else
+            return fcb_usage_error(command, "unknown or incomplete option '%s'", argv[i]);
+    }
+    if (!out)
+        return fcb_usage_error(command, "--out DIR is required");
+    fcb_config config;
+    int rc = fcb_load_config(&ca, command, 0, &config);
+    if (rc != 0)
+        return rc;
+    fcb_world world;
+    fcb_status st = fcb_config_validate(&config);
+    if (st == FCB_OK)
+        st = fcb_world_build(&world, &config);
+    if (st == FCB_OK) {
+        st = write_partition(&world, out);
+        if (st == FCB_OK)
+            printf("clients=%d features=%d classes=%d test=%d dir=%s\n", world.clients.num_clients, world.train.d,
+                   world.train.k, world.test.n, out);
+        fcb_world_free(&world);
+    }
+    if (st != FCB_OK) {
+        fprintf(stderr, "fedcb: partition: %s\n", fcb_last_error());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,31 @@
+#include "process.h"
+
+#include <cblas.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+volatile sig_atomic_t fcb_stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    fcb_stop_requested = 1;
+}
+
+void fcb_process_setup(void)
+{
+    openblas_set_num_threads(1);
+    /* glibc otherwise serves each multi-MB message buffer with a fresh mmap
+     * (or trims it back), which costs thousands of page faults per message. */
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    setenv("GRPC_VERBOSITY", "ERROR", 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}

@@ -1,0 +1,17 @@
+#ifndef FEDCB_PROCESS_H
+#define FEDCB_PROCESS_H
+
+#include <signal.h>
+
+/* Everything process-wide the fedcb program sets, once, at start (the
+ * libraries never do): one OpenBLAS thread (parallelism comes from the
+ * client pool, and a fixed summation order keeps results bit-exact),
+ * malloc thresholds for multi-megabyte messages, gRPC's log verbosity
+ * unless the environment sets it, SIGPIPE ignored, and SIGINT/SIGTERM
+ * turned into a stop request that servers and clients poll. */
+void fcb_process_setup(void);
+
+/* Set by SIGINT or SIGTERM. */
+extern volatile sig_atomic_t fcb_stop_requested;
+
+#endif

@@ -1,0 +1,36 @@
+#ifndef FEDCB_RUN_OUTPUT_H
+#define FEDCB_RUN_OUTPUT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config_file.h"
+#include "sha256.h"
+#include "status.h"
+
+/* The result files of a run in --out DIR: metrics.jsonl (one JSON object per
+ * round, flushed as it is written) and summary.json (written atomically at
+ * the end). */
+typedef struct {
+    char dir[FCB_CONFIG_PATH_MAX];
+    FILE *metrics;
+} fcb_run_output;
+
+/* Creates dir (and parents) and truncates dir/metrics.jsonl. */
+fcb_status fcb_run_output_open(fcb_run_output *out, const char *dir);
+/* Reopens dir/metrics.jsonl after a restart keeping its first keep_rounds
+ * lines (the rounds a checkpoint covers), then appends. */
+fcb_status fcb_run_output_resume(fcb_run_output *out, const char *dir, int keep_rounds);
+fcb_status fcb_run_output_round(fcb_run_output *out, const json_t *round);
+/* Writes dir/summary.json via a temporary file and rename. */
+fcb_status fcb_run_output_summary(fcb_run_output *out, const json_t *summary);
+/* Writes dir/model.bin: the parameter vector's raw float bytes (the bytes
+ * summary.json's model_sha256 covers), via a temporary file and rename. */
+fcb_status fcb_run_output_model(fcb_run_output *out, const float *params, size_t num_params);
+void fcb_run_output_close(fcb_run_output *out);
+
+/* The resolved config as {"section": {"key": "value", ...}, ...}. */
+json_t *fcb_config_to_json(const fcb_config *config);
+
+#endif

@@ -1,0 +1,20 @@
+#ifndef FEDCB_GZ_FILE_H
+#define FEDCB_GZ_FILE_H
+
+#include <zlib.h>
+
+#include "status.h"
+
+/* Opens a gzip or plain file for reading with a large zlib buffer; the
+ * error names the path. */
+fcb_status fcb_gz_open(const char *path, gzFile *file);
+
+/* Creates (truncates) path for writing through zlib: gzip-compressed when
+ * compress is non-zero, plain text otherwise. The error names the path. */
+fcb_status fcb_gz_create(const char *path, int compress, gzFile *file);
+
+/* Closes a file opened for writing and sets *file to NULL; fails when the
+ * data could not all be written. Does nothing when *file is NULL. */
+fcb_status fcb_gz_finish(gzFile *file, const char *path);
+
+#endif

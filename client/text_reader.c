@@ -1,0 +1,290 @@
+#include "text_reader.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gz_file.h"
+
+enum { INITIAL_LINE_BYTES = 256 };
+
+/* ---- line reader ---- */
+
+fcb_status fcb_line_reader_open(fcb_line_reader *r, const char *path)
+{
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    return fcb_gz_open(path, &r->file);
+}
+
+void fcb_line_reader_close(fcb_line_reader *r)
+{
+    if (r->file)
+        gzclose(r->file);
+    free(r->line);
+    memset(r, 0, sizeof *r);
+}
+
+fcb_status fcb_line_reader_next(fcb_line_reader *r, int *more)
+{
+    size_t used = 0;
+    int at_end = 0;
+    for (;;) {
+        if (r->capacity - used < 2) {
+            size_t next = r->capacity ? 2 * r->capacity : INITIAL_LINE_BYTES;
+            if (next > INT_MAX)
+                return fcb_fail(FCB_ERR_FORMAT, "%s:%d: line too long", r->path, r->number + 1);
+            char *grown = realloc(r->line, next);
+            if (!grown)
+                return fcb_fail(FCB_ERR_NOMEM, "%s:%d: cannot allocate %zu bytes for a line", r->path,
+                                r->number + 1, next);
+            r->line = grown;
+            r->capacity = next;
+        }
+        if (!gzgets(r->file, r->line + used, (int)(r->capacity - used))) {
+            int errnum = Z_OK;
+            const char *message = gzerror(r->file, &errnum);
+            if (errnum == Z_ERRNO)
+                return fcb_fail(FCB_ERR_IO, "cannot read %s: %s", r->path, strerror(errno));
+            if (errnum != Z_OK)
+                return fcb_fail(FCB_ERR_FORMAT, "%s: corrupt or truncated compressed data: %s", r->path, message);
+            at_end = 1;
+            break;
+        }
+        used += strlen(r->line + used);
+        if (used > 0 && r->line[used - 1] == '\n')
+            break;
+    }
+    r->line[used] = '\0';
+    *more = used > 0 || !at_end;
+    if (*more)
+        r->number++;
+    return FCB_OK;
+}
+
+fcb_status fcb_read_lines(const char *path, fcb_line_parser parse, void *context)
+{
+    fcb_line_reader r;
+    fcb_status st = fcb_line_reader_open(&r, path);
+    int more = 1;
+    while (st == FCB_OK) {
+        st = fcb_line_reader_next(&r, &more);
+        if (st != FCB_OK || !more)
+            break;
+        st = parse(context, &r);
+    }
+    fcb_line_reader_close(&r);
+    return st;
+}
+
+fcb_status fcb_line_error(const fcb_line_reader *r, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return fcb_fail(FCB_ERR_FORMAT, "%s:%d: %s", r->path, r->number, what);
+}
+
+/* ---- tokens and numbers ---- */
+
+int fcb_is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+int fcb_is_blank_or_comment(const char *s)
+{
+    while (fcb_is_space(*s))
+        s++;
+    return *s == '\0' || *s == '#';
+}
+
+char *fcb_next_token(char **cursor)
+{
+    char *s = *cursor;
+    while (fcb_is_space(*s))
+        s++;
+    if (*s == '\0') {
+        *cursor = s;
+        return NULL;
+    }
+    char *start = s;
+    while (*s && !fcb_is_space(*s))
+        s++;
+    if (*s)
+        *s++ = '\0';
+    *cursor = s;
+    return start;
+}
+
+int fcb_parse_int(const char *s, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE || v < INT_MIN || v > INT_MAX)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+int fcb_parse_double(const char *s, double *out)
+{
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !isfinite(v))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* Halfway between FLT_MAX and 2^128: from here on a double rounds to inf. */
+static const double FLOAT_OVERFLOW = 0x1.ffffffp127;
+
+int fcb_parse_float(const char *s, float *out)
+{
+    double v = 0.0;
+    if (!fcb_parse_double(s, &v) || fabs(v) >= FLOAT_OVERFLOW)
+        return 0;
+    *out = (float)v;
+    return 1;
+}
+
+int fcb_parse_label(const char *s, int *out)
+{
+    if (fcb_parse_int(s, out))
+        return 1;
+    float v = 0.0f;
+    if (!fcb_parse_float(s, &v) || v != floorf(v) || fabsf(v) > 1e9f)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+/* ---- VW features ---- */
+
+fcb_status fcb_vw_split_line(const fcb_line_reader *r, char **label, char **features)
+{
+    *label = NULL;
+    *features = NULL;
+    if (fcb_is_blank_or_comment(r->line))
+        return FCB_OK;
+    char *bar = strchr(r->line, '|');
+    if (!bar)
+        return fcb_line_error(r, "missing '|' between the label and the features");
+    *bar = '\0';
+    *label = r->line;
+    *features = bar + 1;
+    return FCB_OK;
+}
+
+fcb_status fcb_check_column(const fcb_line_reader *r, const char *token, int col, int dim)
+{
+    if (col < 1)
+        return fcb_line_error(r, "feature index %d in '%s' must be >= 1", col, token);
+    if (dim > 0 && col > dim)
+        return fcb_line_error(r, "feature index %d exceeds dim = %d", col, dim);
+    return FCB_OK;
+}
+
+/* FNV-1a over "namespace^name" (just "name" in the default namespace). */
+static uint32_t hash_feature(const char *ns, const char *name)
+{
+    uint32_t h = 2166136261u;
+    if (ns && *ns) {
+        for (const char *p = ns; *p; p++)
+            h = (h ^ (unsigned char)*p) * 16777619u;
+        h = (h ^ (unsigned char)'^') * 16777619u;
+    }
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h;
+}
+
+static int looks_numeric(const char *s)
+{
+    if (*s == '-' || *s == '+')
+        s++;
+    if (*s == '\0')
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+static fcb_status parse_feature(const fcb_line_reader *r, const char *ns, float ns_weight, char *token, int dim,
+                                fcb_feature_sink add, void *sink)
+{
+    float value = 1.0f;
+    char *colon = strchr(token, ':');
+    if (colon) {
+        *colon = '\0';
+        if (!fcb_parse_float(colon + 1, &value))
+            return fcb_line_error(r, "bad value '%s' for feature '%s': not a finite number", colon + 1, token);
+    }
+    if (*token == '\0')
+        return fcb_line_error(r, "empty feature name");
+    value *= ns_weight;
+    if (!isfinite(value))
+        return fcb_line_error(r, "feature '%s' times its namespace weight is not finite", token);
+    int col = 0;
+    if (looks_numeric(token)) {
+        if (!fcb_parse_int(token, &col))
+            return fcb_line_error(r, "feature index '%s' is out of range", token);
+        fcb_status st = fcb_check_column(r, token, col, dim);
+        if (st != FCB_OK)
+            return st;
+    } else {
+        if (dim == 0)
+            return fcb_line_error(r, "feature '%s' is not a column number; set dim to hash feature names", token);
+        col = (int)(hash_feature(ns, token) % (uint32_t)dim) + 1;
+    }
+    return add(sink, r, col, value);
+}
+
+/* One `namespace[:weight] features...` section (the text after a '|'). */
+static fcb_status parse_section(const fcb_line_reader *r, char *section, int dim, fcb_feature_sink add,
+                                void *sink)
+{
+    const char *ns = "";
+    float ns_weight = 1.0f;
+    char *cursor = section;
+    if (*section != '\0' && !fcb_is_space(*section)) {
+        char *name = fcb_next_token(&cursor);
+        char *colon = strchr(name, ':');
+        if (colon) {
+            *colon = '\0';
+            if (!fcb_parse_float(colon + 1, &ns_weight))
+                return fcb_line_error(r, "bad weight '%s' of namespace '%s'", colon + 1, name);
+        }
+        ns = name;
+    }
+    char *token;
+    fcb_status st = FCB_OK;
+    while (st == FCB_OK && (token = fcb_next_token(&cursor)) != NULL)
+        st = parse_feature(r, ns, ns_weight, token, dim, add, sink);
+    return st;
+}
+
+fcb_status fcb_vw_parse_features(const fcb_line_reader *r, char *features, int dim, fcb_feature_sink add,
+                                 void *sink)
+{
+    fcb_status st = FCB_OK;
+    char *section = features;
+    while (st == FCB_OK && section) {
+        char *next_bar = strchr(section, '|');
+        if (next_bar)
+            *next_bar = '\0';
+        st = parse_section(r, section, dim, add, sink);
+        section = next_bar ? next_bar + 1 : NULL;
+    }
+    return st;
+}

@@ -1,0 +1,80 @@
+#include "plan_wire.h"
+
+#include <string.h>
+
+void fcb_plan_to_wire(const fcb_client_plan *p, Fedcb__ClientPlan *m, Fedcb__ModelSpec *spec,
+                      uint32_t hidden[FCB_MAX_HIDDEN])
+{
+    fedcb__model_spec__init(spec);
+    spec->arch = p->model.arch == FCB_ARCH_MLP ? "mlp" : "linear";
+    spec->input_dim = (uint32_t)p->model.input_dim;
+    spec->num_actions = (uint32_t)p->model.num_actions;
+    for (int i = 0; i < p->model.num_hidden; i++)
+        hidden[i] = (uint32_t)p->model.hidden[i];
+    spec->n_hidden = (size_t)p->model.num_hidden;
+    spec->hidden = hidden;
+    spec->normalize_input = p->model.normalize_input;
+    fedcb__client_plan__init(m);
+    m->model = spec;
+    m->policy = (char *)fcb_policy_kind_name(p->policy.kind);
+    m->epsilon = p->policy.epsilon;
+    m->temperature = p->policy.temperature;
+    m->igw_mu = p->policy.igw_mu;
+    m->igw_gamma = p->policy.igw_gamma;
+    m->ucb_alpha = p->policy.ucb_alpha;
+    m->ts_scale = p->policy.ts_scale;
+    m->ridge_lambda = p->policy.ridge_lambda;
+    m->diagonal = p->policy.diagonal;
+    m->propensity_samples = (uint32_t)p->policy.propensity_samples;
+    m->loss = (char *)fcb_loss_kind_name(p->loss);
+    m->local_epochs = (uint32_t)p->local_epochs;
+    m->batch_size = (uint32_t)p->batch_size;
+    m->learning_rate = p->sgd.learning_rate;
+    m->momentum = p->sgd.momentum;
+    m->weight_decay = p->sgd.weight_decay;
+    m->clip_norm = p->sgd.clip_norm;
+    m->seed = p->seed;
+    m->examples_per_round = (uint32_t)p->examples_per_round;
+}
+
+fcb_status fcb_plan_from_wire(const Fedcb__ClientPlan *m, fcb_client_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    const Fedcb__ModelSpec *spec = m->model;
+    if (!spec || spec->n_hidden > FCB_MAX_HIDDEN)
+        return fcb_fail(FCB_ERR_ARG, "registration: the plan's model is missing or too deep");
+    p->model.arch = strcmp(spec->arch, "mlp") == 0 ? FCB_ARCH_MLP : FCB_ARCH_LINEAR;
+    p->model.input_dim = (int)spec->input_dim;
+    p->model.num_actions = (int)spec->num_actions;
+    p->model.num_hidden = (int)spec->n_hidden;
+    for (size_t i = 0; i < spec->n_hidden; i++)
+        p->model.hidden[i] = (int)spec->hidden[i];
+    p->model.normalize_input = spec->normalize_input;
+    fcb_status st = fcb_policy_kind_from_name(m->policy, &p->policy.kind);
+    if (st == FCB_OK)
+        st = fcb_loss_kind_from_name(m->loss, &p->loss);
+    if (st != FCB_OK)
+        return fcb_fail_context(FCB_ERR_ARG, "registration: plan");
+    fcb_policy_config_default(&p->policy, p->policy.kind);
+    p->policy.epsilon = (float)m->epsilon;
+    p->policy.temperature = (float)m->temperature;
+    p->policy.igw_mu = (float)m->igw_mu;
+    p->policy.igw_gamma = (float)m->igw_gamma;
+    p->policy.ucb_alpha = (float)m->ucb_alpha;
+    p->policy.ts_scale = (float)m->ts_scale;
+    p->policy.ridge_lambda = (float)m->ridge_lambda;
+    p->policy.diagonal = m->diagonal;
+    p->policy.propensity_samples = (int)m->propensity_samples;
+    p->local_epochs = (int)m->local_epochs;
+    p->batch_size = (int)m->batch_size;
+    p->sgd.learning_rate = (float)m->learning_rate;
+    p->sgd.momentum = (float)m->momentum;
+    p->sgd.weight_decay = (float)m->weight_decay;
+    p->sgd.clip_norm = (float)m->clip_norm;
+    p->seed = m->seed;
+    p->examples_per_round = (int)m->examples_per_round;
+    st = fcb_client_plan_validate(p);
+    if (st != FCB_OK)
+        return fcb_fail_context(FCB_ERR_ARG, "registration: plan");
+    return FCB_OK;
+}

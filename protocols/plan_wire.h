@@ -1,0 +1,16 @@
+#ifndef FEDCB_PLAN_WIRE_H
+#define FEDCB_PLAN_WIRE_H
+
+#include "client_plan.h"
+#include "fedcb.pb-c.h"
+
+/* A client plan on the wire (RegisterReply.plan). */
+
+/* Fills m (and spec, hidden: storage that must outlive m) from plan. */
+void fcb_plan_to_wire(const fcb_client_plan *plan, Fedcb__ClientPlan *m, Fedcb__ModelSpec *spec,
+                      uint32_t hidden[FCB_MAX_HIDDEN]);
+
+/* The plan of a decoded (fcb_decode_register_reply) message, validated. */
+fcb_status fcb_plan_from_wire(const Fedcb__ClientPlan *m, fcb_client_plan *plan);
+
+#endif
