@@ -9,6 +9,7 @@
 #include "cli_args.h"
 #include "commands.h"
 #include "config_file.h"
+#include "conn_check.h"
 #include "data_file.h"
 #include "defense_config.h"
 #include "file_users.h"
@@ -64,6 +65,10 @@ static int parse_args(client_args *a, fcb_config_args *ca, int argc, char **argv
     a->options.client_id = (int)id;
     if (!a->options.coordinator)
         return fcb_usage_error(command, "--coordinator HOST:PORT is required");
+    char host[256];
+    int port;
+    if (fcb_parse_target(a->options.coordinator, host, sizeof host, &port) != FCB_OK)
+        return fcb_usage_error(command, "%s", fcb_last_error());
     if (id < 0)
         return fcb_usage_error(command, "--client-id N is required");
     if (!a->options.tls_dir == !a->options.insecure)

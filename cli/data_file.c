@@ -55,7 +55,7 @@ fcb_status fcb_data_load_labelled(const char *path, fcb_data_format format, int 
         return fcb_fail(FCB_ERR_FORMAT, "%s is a contextual-bandit log, not a labelled file", path);
     fcb_status st = format == FCB_DATA_VW ? fcb_dataset_load_vw(path, dim, num_actions, out)
                                           : fcb_dataset_load_libsvm(path, dim, num_actions, out);
-    if (st == FCB_OK && out->d != dim)
+    if (st == FCB_OK && dim > 0 && out->d != dim)
         st = fcb_fail(FCB_ERR_FORMAT, "%s has %d features, the model %d", path, out->d, dim);
     return st;
 }

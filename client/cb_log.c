@@ -148,7 +148,7 @@ static fcb_status parse_line(void *builder, const fcb_line_reader *r)
     if (extra)
         return fcb_line_error(r, "unexpected '%s' after the label '%s': expected one action:cost:probability "
                                  "before '|'", extra, text);
-    cb_label label;
+    cb_label label = {0, 0.0f, 0.0f};
     st = parse_label(r, text, b->num_actions, &label);
     if (st != FCB_OK)
         return st;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "conn_check.h"
 #include "linear_bandit.h"
 #include "log.h"
 #include "neural_linear.h"
@@ -25,6 +26,8 @@ struct fcb_net_client {
     fcb_rpc_client *rpc;
     double unreachable_since;   /* 0 while the coordinator answers */
     int last_grpc_status;       /* of the last call */
+    char cause[512];            /* why the coordinator is unreachable (conn_check) */
+    int answered_once;          /* a call succeeded: the address and certificates are right */
     /* own data: the plan and initial model from the registration */
     int has_plan;
     fcb_client_plan plan;
@@ -61,6 +64,41 @@ static void sleep_seconds(const fcb_net_client *nc, double s)
         ;
 }
 
+enum { CHECK_MS = 3000 };
+
+/* Faults that waiting does not mend: a name that does not resolve, a
+ * certificate that does not fit, the wrong protocol. */
+static int permanent(fcb_conn_fault fault)
+{
+    return fault != FCB_CONN_OK && fault != FCB_CONN_REFUSED && fault != FCB_CONN_TIMEOUT &&
+           fault != FCB_CONN_UNREACHABLE && fault != FCB_CONN_LOCAL;
+}
+
+/* gRPC says only UNAVAILABLE or DEADLINE_EXCEEDED; find out why with a
+ * plain connection, and fail at once when retrying cannot help. *reachable
+ * (may be NULL) tells whether the connection works. */
+static fcb_status diagnose(fcb_net_client *nc, int *reachable)
+{
+    const fcb_net_client_options *o = &nc->options;
+    fcb_conn_fault fault = fcb_conn_check(o->coordinator, o->insecure ? NULL : &nc->tls, CHECK_MS, nc->cause,
+                                          sizeof nc->cause);
+    if (reachable)
+        *reachable = fault == FCB_CONN_OK;
+    /* Once the coordinator has answered, a fault is a restart in progress
+     * (a half-started server closes connections): keep retrying. */
+    if (permanent(fault) && !nc->answered_once)
+        return fcb_fail(FCB_ERR_IO, "%s: coordinator %s unreachable: %s", nc->who, o->coordinator, nc->cause);
+    if (fault == FCB_CONN_OK)
+        snprintf(nc->cause, sizeof nc->cause, "the connection works, but the coordinator did not answer in time");
+    return FCB_OK;
+}
+
+static void log_unreachable(const fcb_net_client *nc)
+{
+    fcb_log(nc->who, "coordinator %s unreachable: %s; retrying for up to %.0f s", nc->options.coordinator, nc->cause,
+            nc->options.give_up);
+}
+
 /* One call; transport failures (coordinator away) are retried with backoff
  * until options.give_up seconds pass without an answer. Each attempt's
  * deadline ends at the give-up time at the latest. */
@@ -85,17 +123,20 @@ static fcb_status call(fcb_net_client *nc, const char *method, const ProtobufCMe
         int transient = result.grpc_status == RPC_UNAVAILABLE || result.grpc_status == RPC_DEADLINE_EXCEEDED;
         if (st == FCB_OK || !transient)
             nc->unreachable_since = 0.0;
+        if (st == FCB_OK)
+            nc->answered_once = 1;
         if (st == FCB_OK || !transient || stopped(nc))
             break;
-        now = fcb_wall_seconds();
         if (nc->unreachable_since == 0.0) {
             nc->unreachable_since = since;
-            fcb_log(nc->who, "coordinator %s unreachable (%s); retrying for up to %.0f s", nc->options.coordinator,
-                    fcb_last_error(), nc->options.give_up);
+            if ((st = diagnose(nc, NULL)) != FCB_OK)
+                break;
+            log_unreachable(nc);
         }
+        now = fcb_wall_seconds();
         if (now - nc->unreachable_since >= nc->options.give_up) {
             st = fcb_fail(FCB_ERR_IO, "%s: gave up after %.0f s: coordinator %s unreachable: %s", nc->who,
-                          nc->options.give_up, nc->options.coordinator, result.details);
+                          nc->options.give_up, nc->options.coordinator, nc->cause[0] ? nc->cause : result.details);
             break;
         }
         double left = nc->options.give_up - (now - nc->unreachable_since);
@@ -154,13 +195,18 @@ static fcb_status register_client(fcb_net_client *nc)
 static fcb_status connect_client(fcb_net_client *nc)
 {
     const fcb_net_client_options *o = &nc->options;
+    char host[256];
+    int port;
+    fcb_status st = fcb_parse_target(o->coordinator, host, sizeof host, &port);
+    if (st != FCB_OK)
+        return st;
     if (o->insecure && !fcb_rpc_is_loopback(o->coordinator))
         return fcb_fail(FCB_ERR_ARG, "--insecure is accepted only for a loopback coordinator, not %s; use --tls-dir",
                         o->coordinator);
     if (!o->insecure) {
         char name[64];
         snprintf(name, sizeof name, "client-%d", o->client_id);
-        fcb_status st = fcb_tls_files_load(&nc->tls, o->tls_dir, name);
+        st = fcb_tls_files_load(&nc->tls, o->tls_dir, name);
         if (st != FCB_OK)
             return st;
     }
@@ -182,7 +228,15 @@ fcb_status fcb_net_client_open(const fcb_net_client_options *options, fcb_net_cl
     nc->deployed_version = -1;
     nc->current_version = -1;
     snprintf(nc->who, sizeof nc->who, "client %d", options->client_id);
+    /* A wrong address or certificate is said at once, not after give_up. */
+    int reachable = 0;
     fcb_status st = connect_client(nc);
+    if (st == FCB_OK)
+        st = diagnose(nc, &reachable);
+    if (st == FCB_OK && !reachable) {
+        nc->unreachable_since = fcb_wall_seconds();
+        log_unreachable(nc);
+    }
     if (st == FCB_OK)
         st = register_client(nc);
     if (st != FCB_OK) {

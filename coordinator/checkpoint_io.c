@@ -187,7 +187,7 @@ static fcb_status read_whole(const char *path, unsigned char **data, size_t *len
 }
 
 /* Walks the section table: every section's length must fit. */
-static fcb_status check_sections(const fcb_ckpt_reader *r)
+static fcb_status walk_sections(const fcb_ckpt_reader *r)
 {
     const unsigned char *p = r->data + HEADER, *end = r->data + r->len - DIGEST;
     for (uint32_t i = 0; i < r->sections; i++) {
@@ -203,6 +203,68 @@ static fcb_status check_sections(const fcb_ckpt_reader *r)
     if (p != end)
         return fcb_fail(FCB_ERR_FORMAT, "%s: %zu bytes after the last section", r->path, (size_t)(end - p));
     return FCB_OK;
+}
+
+/* A name as fcb_ckpt_begin writes it: 1 to 15 printable characters, then
+ * NULs. */
+static int is_section_name(const unsigned char *p)
+{
+    int n = 0;
+    while (n < FCB_CKPT_NAME && p[n] > ' ' && p[n] < 0x7f)
+        n++;
+    if (n == 0 || n == FCB_CKPT_NAME)
+        return 0;
+    for (int k = n; k < FCB_CKPT_NAME; k++)
+        if (p[k] != '\0')
+            return 0;
+    return 1;
+}
+
+/* Whether count sections from p end exactly at end. */
+static int table_fits(const unsigned char *p, const unsigned char *end, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        if ((size_t)(end - p) < SECTION_HEADER || !is_section_name(p))
+            return 0;
+        uint64_t length = read_le(p + FCB_CKPT_NAME + 4, 8);
+        if (length > (uint64_t)(end - p - SECTION_HEADER))
+            return 0;
+        p += SECTION_HEADER + length;
+    }
+    return p == end;
+}
+
+/* The section whose length breaks the table, when one does: with one bad
+ * length the sections after it are intact, so it is the first section
+ * after whose payload, at some offset, the remaining sections end exactly
+ * at the digest. NULL when no single length explains the damage. (Only on
+ * the error path: it scans the file once per section.) */
+static const unsigned char *bad_length(const fcb_ckpt_reader *r)
+{
+    const unsigned char *p = r->data + HEADER, *end = r->data + r->len - DIGEST;
+    for (uint32_t i = 0; i < r->sections; i++) {
+        if ((size_t)(end - p) < SECTION_HEADER || !is_section_name(p))
+            return NULL;
+        for (const unsigned char *q = p + SECTION_HEADER; q <= end; q++)
+            if (table_fits(q, end, r->sections - i - 1))
+                return p;
+        uint64_t length = read_le(p + FCB_CKPT_NAME + 4, 8);
+        if (length > (uint64_t)(end - p - SECTION_HEADER))
+            return NULL;
+        p += SECTION_HEADER + length;
+    }
+    return NULL;
+}
+
+/* A table that does not add up names the section with the bad length. */
+static fcb_status check_sections(const fcb_ckpt_reader *r)
+{
+    fcb_status st = walk_sections(r);
+    const unsigned char *bad = st == FCB_OK ? NULL : bad_length(r);
+    if (!bad)
+        return st;
+    return fcb_fail(FCB_ERR_FORMAT, "%s: section '%.16s': its length of %llu bytes does not fit the section table",
+                    r->path, (const char *)bad, (unsigned long long)read_le(bad + FCB_CKPT_NAME + 4, 8));
 }
 
 fcb_status fcb_ckpt_reader_open(fcb_ckpt_reader *r, const char *path)
@@ -284,7 +346,7 @@ static fcb_status take(fcb_ckpt_reader *r, size_t n, const unsigned char **out)
 
 fcb_status fcb_ckpt_get_u32(fcb_ckpt_reader *r, uint32_t *v)
 {
-    const unsigned char *p;
+    const unsigned char *p = NULL;
     fcb_status st = take(r, 4, &p);
     if (st == FCB_OK)
         *v = (uint32_t)read_le(p, 4);
@@ -293,7 +355,7 @@ fcb_status fcb_ckpt_get_u32(fcb_ckpt_reader *r, uint32_t *v)
 
 fcb_status fcb_ckpt_get_i64(fcb_ckpt_reader *r, int64_t *v)
 {
-    const unsigned char *p;
+    const unsigned char *p = NULL;
     fcb_status st = take(r, 8, &p);
     if (st == FCB_OK) {
         uint64_t u = read_le(p, 8);
@@ -304,7 +366,7 @@ fcb_status fcb_ckpt_get_i64(fcb_ckpt_reader *r, int64_t *v)
 
 fcb_status fcb_ckpt_get_f64(fcb_ckpt_reader *r, double *v)
 {
-    const unsigned char *p;
+    const unsigned char *p = NULL;
     fcb_status st = take(r, 8, &p);
     if (st == FCB_OK) {
         uint64_t u = read_le(p, 8);
@@ -315,7 +377,7 @@ fcb_status fcb_ckpt_get_f64(fcb_ckpt_reader *r, double *v)
 
 fcb_status fcb_ckpt_get_f32s(fcb_ckpt_reader *r, float *v, size_t n)
 {
-    const unsigned char *p;
+    const unsigned char *p = NULL;
     fcb_status st = take(r, n * sizeof(float), &p);
     for (size_t i = 0; st == FCB_OK && i < n; i++) {
         uint32_t u = (uint32_t)read_le(p + 4 * i, 4);
@@ -326,7 +388,7 @@ fcb_status fcb_ckpt_get_f32s(fcb_ckpt_reader *r, float *v, size_t n)
 
 fcb_status fcb_ckpt_get_f64s(fcb_ckpt_reader *r, double *v, size_t n)
 {
-    const unsigned char *p;
+    const unsigned char *p = NULL;
     fcb_status st = take(r, n * sizeof(double), &p);
     for (size_t i = 0; st == FCB_OK && i < n; i++) {
         uint64_t u = read_le(p + 8 * i, 8);
@@ -338,7 +400,7 @@ fcb_status fcb_ckpt_get_f64s(fcb_ckpt_reader *r, double *v, size_t n)
 fcb_status fcb_ckpt_get_text(fcb_ckpt_reader *r, char *out, size_t size)
 {
     uint32_t n = 0;
-    const unsigned char *p;
+    const unsigned char *p = NULL;
     fcb_status st = fcb_ckpt_get_u32(r, &n);
     if (st == FCB_OK && n >= size)
         st = fcb_ckpt_fail(r, "a text of %u bytes, at most %zu expected", n, size - 1);

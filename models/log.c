@@ -12,7 +12,8 @@ void fcb_log_timestamp(char *out, unsigned long size)
     gmtime_r(&ts.tv_sec, &utc);
     char seconds[32];
     strftime(seconds, sizeof seconds, "%Y-%m-%dT%H:%M:%S", &utc);
-    snprintf(out, size, "%s.%03ldZ", seconds, ts.tv_nsec / 1000000L);
+    int millis = (int)(ts.tv_nsec / 1000000L) % 1000;
+    snprintf(out, size, "%.20s.%03dZ", seconds, millis);
 }
 
 void fcb_log(const char *who, const char *fmt, ...)

@@ -11,6 +11,7 @@
 #include <grpc/slice.h>
 #include <grpc/support/time.h>
 
+#include "listen_check.h"
 #include "rpc_common.h"
 
 enum {
@@ -522,9 +523,10 @@ static fcb_status bind_port(fcb_rpc_server *server, const fcb_rpc_server_config 
         return fcb_fail(FCB_ERR_ARG, "cannot create server credentials for %s", config->listen);
     int port = grpc_server_add_http2_port(server->server, config->listen, credentials);
     grpc_server_credentials_release(credentials);
+    if (port == 0 && fcb_listen_check(config->listen) != FCB_OK)
+        return FCB_ERR_IO; /* the check's message says why */
     if (port == 0)
-        return fcb_fail(FCB_ERR_IO, "cannot listen on %s (address in use or invalid?)",
-                        config->listen);
+        return fcb_fail(FCB_ERR_IO, "cannot listen on %s (gRPC refused the address)", config->listen);
     if (bound_port)
         *bound_port = port;
     return FCB_OK;

@@ -29,5 +29,7 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo_cmd=(sudo -n)
 fi
 export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -q >&2
-"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+# No prompt, and no read of standard input (which CI may not provide).
+"${sudo_cmd[@]}" apt-get update -q </dev/null >&2
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends \
+  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" </dev/null >&2

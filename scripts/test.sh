@@ -4,8 +4,13 @@
 # uninstrumented Debug build of fedcb.
 # Usage: scripts/test.sh [ctest arguments, e.g. -R test_policy]
 set -euo pipefail
+# Nothing here reads standard input; CI runners may give none at all.
+exec </dev/null
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/install-deps.sh" dataset-fashion-mnist gnuplot-nox valgrind clang jq
+# clang and libclang-rt-14-dev (its libFuzzer runtime) build the fuzz_wire
+# test; without them that test fails. iproute2 makes the network namespaces
+# of the deployment test (tests/cli_deployment.sh).
+"$root/scripts/install-deps.sh" dataset-fashion-mnist gnuplot-nox valgrind clang libclang-rt-14-dev jq iproute2
 
 valgrind_build="$root/build-valgrind"
 cmake -S "$root" -B "$valgrind_build" -DCMAKE_BUILD_TYPE=Debug -DFEDCB_BUILD_TESTS=OFF >/dev/null

@@ -10,7 +10,7 @@ net_cleanup() {
         kill -9 "$pid" 2>/dev/null || true
     done
     wait 2>/dev/null || true
-    rm -rf "$WORK"
+    [[ -n ${KEEP_WORK:-} ]] || rm -rf "$WORK"
 }
 trap net_cleanup EXIT
 
