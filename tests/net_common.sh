@@ -10,7 +10,7 @@ net_cleanup() {
         kill -9 "$pid" 2>/dev/null || true
     done
     wait 2>/dev/null || true
-    [[ -n ${KEEP_WORK:-} ]] || rm -rf "$WORK"
+    rm -rf "$WORK"
 }
 trap net_cleanup EXIT
 
@@ -21,14 +21,14 @@ make_certs() {
 }
 
 # start_coordinator NAME ARGS...: starts `fedcb coordinator ARGS
-# --listen 127.0.0.1:${LISTEN_PORT:-0} --port-file ...` in the background
+# --listen ${LISTEN_HOST:-127.0.0.1}:${LISTEN_PORT:-0} --port-file ...` in the background
 # (port 0: any free port); sets COORD_PID and PORT once it listens.
 # Logs: $WORK/NAME.out, $WORK/NAME.err.
 start_coordinator() {
     local name=$1
     shift
     rm -f "$WORK/$name.port"
-    "$FEDCB" coordinator "$@" --listen "127.0.0.1:${LISTEN_PORT:-0}" --port-file "$WORK/$name.port" \
+    "$FEDCB" coordinator "$@" --listen "${LISTEN_HOST:-127.0.0.1}:${LISTEN_PORT:-0}" --port-file "$WORK/$name.port" \
         >"$WORK/$name.out" 2>"$WORK/$name.err" &
     COORD_PID=$!
     NET_PIDS+=("$COORD_PID")
