@@ -90,13 +90,15 @@ typedef struct {
 static fcb_status open_own_data(own_data *d, const client_args *a, const fcb_client_plan *plan)
 {
     int dim = plan->model.input_dim, k = plan->model.num_actions;
+    char who[32];
+    snprintf(who, sizeof who, "client %d", a->options.client_id);
     fcb_status st = fcb_data_format_resolve(a->data_format, a->data, &d->format);
     if (st == FCB_OK && d->format == FCB_DATA_CB) {
         st = fcb_log_source_open(&d->log, a->data, dim, k, plan->examples_per_round);
         d->source = fcb_log_source_as_data_source(&d->log);
         if (st == FCB_OK)
-            fcb_log("client", "%d: replaying %d logged decisions of %s%s", a->options.client_id, d->log.log.n,
-                    a->data, d->log.log.skipped_unlabelled ? " (unlabelled lines skipped)" : "");
+            fcb_log(who, "replaying the %d logged decisions of %s (%d unlabelled lines skipped)", d->log.log.n, a->data,
+                    d->log.log.skipped_unlabelled);
         return st;
     }
     fcb_dataset data;
@@ -106,8 +108,7 @@ static fcb_status open_own_data(own_data *d, const client_args *a, const fcb_cli
         st = fcb_file_users_init(&d->users, &data, plan->seed, plan->examples_per_round);
     d->source = fcb_file_users_as_data_source(&d->users);
     if (st == FCB_OK)
-        fcb_log("client", "%d: %d labelled examples of %s stand for this client's users", a->options.client_id,
-                d->users.data.n, a->data);
+        fcb_log(who, "%d labelled examples of %s stand for this client's users", d->users.data.n, a->data);
     return st;
 }
 

@@ -32,6 +32,7 @@ static const config_key KEYS[] = {
     FIELD("run", "eval_every", KEY_INT, eval_every),
     FIELD("run", "wall_clock", KEY_BOOL, wall_clock),
     FIELD("run", "log_interactions", KEY_BOOL, log_interactions),
+    FIELD("run", "log_vw", KEY_BOOL, log_vw),
     FIELD("data", "source", KEY_NAME, data_source),
     FIELD("data", "path", KEY_PATH, data_path),
     FIELD("data", "test_path", KEY_PATH, data_test_path),

@@ -12,7 +12,8 @@ static int excluded(const char *section, const char *key)
      * how it times them, and whether simulate keeps a log; none of these
      * change what a client computes. */
     static const char *const coordinator_only[] = {"rounds", "eval_every", "threads", "wall_clock",
-                                                   "log_interactions"};
+                                                   "log_interactions",
+                                                   "log_vw"};
     if (strcmp(section, "run") != 0)
         return 0;
     for (size_t i = 0; i < sizeof coordinator_only / sizeof coordinator_only[0]; i++)

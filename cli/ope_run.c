@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cb_log.h"
 #include "config_file.h"
 #include "interaction_log.h"
+#include "model_scorer.h"
 #include "model_file.h"
 #include "run_output.h"
 #include "run_plan.h"
@@ -172,11 +174,89 @@ static fcb_status evaluate(const fcb_ope_options *o, const fcb_world *world, con
     return st;
 }
 
+/* Candidate probabilities and the clipped reward model of every logged
+ * context, scored in chunks. */
+static fcb_status score_logged_contexts(const fcb_model *model, const float *params, const fcb_policy_config *candidate,
+                                       const fcb_cb_log *log, ope_arrays *a)
+{
+    int k = model->config.num_actions;
+    fcb_model_scorer ms;
+    float *scores = malloc((size_t)FCB_EVAL_CHUNK * k * sizeof(float));
+    fcb_status st = scores ? fcb_model_scorer_init(&ms, model, params) : fcb_fail(FCB_ERR_NOMEM, "ope: out of memory");
+    for (int start = 0; st == FCB_OK && start < log->n; start += FCB_EVAL_CHUNK) {
+        int count = log->n - start < FCB_EVAL_CHUNK ? log->n - start : FCB_EVAL_CHUNK;
+        st = fcb_model_scorer_score(&ms, log->x + (size_t)start * log->dim, count, scores);
+        for (int i = 0; st == FCB_OK && i < count; i++) {
+            size_t row = (size_t)(start + i);
+            st = fcb_policy_probs(candidate, scores + (size_t)i * k, k, a->candidate + row * k);
+            for (int b = 0; b < k; b++)
+                a->reward_model[row * k + b] = clamp_unit(scores[(size_t)i * k + b]);
+        }
+    }
+    if (scores)
+        fcb_model_scorer_free(&ms);
+    free(scores);
+    return st;
+}
+
+/* A VW contextual-bandit log carries its contexts: no world to recreate,
+ * and no true value to compare with. */
+static fcb_status ope_vw_log(const fcb_ope_options *o, fcb_ope_report *report)
+{
+    const fcb_config *c = o->config;
+    if (c->model_input_dim < 1 || c->model_num_actions < 2)
+        return fcb_fail(FCB_ERR_CONFIG, "--vw-log: set model.input_dim and model.num_actions (the model's shape)");
+    fcb_model model;
+    fcb_model_config mc;
+    fcb_client_setup setup;
+    fcb_cb_log log;
+    memset(&log, 0, sizeof log);
+    ope_arrays a;
+    memset(&a, 0, sizeof a);
+    float *params = NULL;
+    fcb_status st = fcb_model_config_from(c, c->model_input_dim, c->model_num_actions, &mc);
+    if (st == FCB_OK)
+        st = fcb_model_init(&model, &mc);
+    if (st == FCB_OK)
+        st = fcb_plan_client_setup(o->candidate_config, &model, &setup);
+    if (st == FCB_OK && fcb_policy_is_linear(setup.policy.kind))
+        st = fcb_fail(FCB_ERR_CONFIG, "the candidate must be a score-based policy, not %s",
+                      fcb_policy_kind_name(setup.policy.kind));
+    if (st == FCB_OK && !(params = malloc(model.num_params * sizeof(float))))
+        st = fcb_fail(FCB_ERR_NOMEM, "ope: out of memory");
+    if (st == FCB_OK)
+        st = fcb_model_file_read(o->model_dir, model.num_params, params);
+    if (st == FCB_OK)
+        st = fcb_cb_log_load(o->vw_log, model.config.input_dim, model.config.num_actions, &log);
+    if (st == FCB_OK)
+        st = arrays_init(&a, log.n, model.config.num_actions);
+    if (st == FCB_OK)
+        st = score_logged_contexts(&model, params, &setup.policy, &log, &a);
+    double logged_sum = 0.0;
+    for (int i = 0; st == FCB_OK && i < log.n; i++) {
+        a.actions[i] = log.actions[i];
+        a.propensities[i] = log.propensities[i];
+        a.rewards[i] = log.rewards[i];
+        logged_sum += log.rewards[i];
+    }
+    if (st == FCB_OK)
+        st = fcb_ope_estimate_all(&a.log, 1.96, &report->estimates);
+    if (st == FCB_OK) {
+        report->candidate = setup.policy;
+        report->interactions = log.n;
+        report->logged_value = logged_sum / log.n;
+    }
+    arrays_free(&a);
+    fcb_cb_log_free(&log);
+    free(params);
+    return st;
+}
+
 fcb_status fcb_ope_run(const fcb_ope_options *o, fcb_ope_report *report)
 {
     memset(report, 0, sizeof *report);
     if (o->vw_log)
-        return fcb_fail(FCB_ERR_ARG, "--vw-log: not yet");
+        return fcb_config_validate(o->candidate_config) == FCB_OK ? ope_vw_log(o, report) : FCB_ERR_CONFIG;
     fcb_status st = fcb_config_validate(o->config);
     if (st == FCB_OK)
         st = fcb_config_validate(o->candidate_config);

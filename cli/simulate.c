@@ -43,7 +43,7 @@ typedef struct {
     int num_workers;
     worker *workers;
     atomic_int next_slot;
-    int logging;        /* run.log_interactions with an output directory */
+    int logging;        /* run.log_interactions or run.log_vw, with an output directory */
     fcb_round_log log;
 } simulation;
 
@@ -133,11 +133,16 @@ static void free_simulation(simulation *sim)
 
 static fcb_status open_interaction_log(simulation *sim, const char *out_dir)
 {
+    const fcb_config *c = sim->config;
     if (!out_dir)
-        return fcb_fail(FCB_ERR_CONFIG, "run.log_interactions = true needs an output directory (--out DIR)");
-    char path[FCB_CONFIG_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/interactions.csv.gz", out_dir);
-    fcb_status st = fcb_round_log_open(&sim->log, path, sim->fed.capacity, sim->config->examples_per_round);
+        return fcb_fail(FCB_ERR_CONFIG, "run.%s = true needs an output directory (--out DIR)",
+                        c->log_interactions ? "log_interactions" : "log_vw");
+    char csv[FCB_CONFIG_PATH_MAX + 32], vw[FCB_CONFIG_PATH_MAX + 32];
+    snprintf(csv, sizeof csv, "%s/interactions.csv.gz", out_dir);
+    snprintf(vw, sizeof vw, "%s/logs", out_dir);
+    fcb_status st = fcb_round_log_open(&sim->log, c->log_interactions ? csv : NULL, c->log_vw ? vw : NULL,
+                                       sim->fed.capacity, c->examples_per_round, sim->world.model.config.input_dim,
+                                       c->num_clients);
     sim->logging = 1; /* close frees whatever open allocated */
     return st;
 }
@@ -192,7 +197,7 @@ static void *worker_main(void *arg)
             return NULL;
         run_slot(sim, wa->w, s);
         if (sim->logging)
-            fcb_round_log_keep(&sim->log, s, &sim->fed.slots[s], &wa->w->client.buffers);
+            fcb_round_log_keep(&sim->log, s, &sim->fed.slots[s], &wa->w->client.buffers, wa->w->source.x);
     }
 }
 
@@ -291,7 +296,7 @@ fcb_status fcb_simulate(const fcb_config *config, const fcb_simulate_options *op
     double start = fcb_wall_seconds(); /* the rounds' time: data loading and pretraining excluded */
     if (st == FCB_OK && options->out_dir)
         st = fcb_run_output_open(&out, options->out_dir);
-    if (st == FCB_OK && config->log_interactions)
+    if (st == FCB_OK && (config->log_interactions || config->log_vw))
         st = open_interaction_log(&sim, options->out_dir);
     if (st == FCB_OK)
         st = run_rounds(&sim, options, &out, &tally);

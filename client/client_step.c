@@ -33,6 +33,7 @@ fcb_status fcb_client_buffers_init(fcb_client_buffers *b, const fcb_client_setup
     b->scores = alloc_array((size_t)capacity * k, sizeof(float), &failed);
     b->probs = alloc_array((size_t)capacity * k, sizeof(float), &failed);
     b->targets = alloc_array(batch * k, sizeof(float), &failed);
+    b->reward_model = alloc_array((size_t)capacity * k, sizeof(float), &failed);
     b->local_params = alloc_array(m->num_params, sizeof(float), &failed);
     b->phi = alloc_array((size_t)capacity * phi_dim, sizeof(float), &failed);
     b->actions = alloc_array((size_t)capacity, sizeof(int), &failed);
@@ -42,6 +43,7 @@ fcb_status fcb_client_buffers_init(fcb_client_buffers *b, const fcb_client_setup
     b->batch_actions = alloc_array(batch, sizeof(int), &failed);
     b->batch_rewards = alloc_array(batch, sizeof(float), &failed);
     b->batch_weights = alloc_array(batch, sizeof(float), &failed);
+    b->batch_propensities = alloc_array(batch, sizeof(float), &failed);
     b->batch_labels = alloc_array(batch, sizeof(int), &failed);
     if (failed) {
         fcb_client_buffers_free(b);
@@ -63,6 +65,7 @@ void fcb_client_buffers_free(fcb_client_buffers *b)
     free(b->scores);
     free(b->probs);
     free(b->targets);
+    free(b->reward_model);
     free(b->local_params);
     free(b->phi);
     free(b->actions);
@@ -72,6 +75,7 @@ void fcb_client_buffers_free(fcb_client_buffers *b)
     free(b->batch_actions);
     free(b->batch_rewards);
     free(b->batch_weights);
+    free(b->batch_propensities);
     free(b->batch_labels);
     fcb_train_buffers_free(&b->train);
     fcb_sgd_free(&b->optimizer);
@@ -129,6 +133,7 @@ static fcb_status bandit_batch_loss(void *context, int epoch, const int *rows, i
         b->batch_actions[i] = b->actions[rows[i]];
         b->batch_rewards[i] = b->rewards[rows[i]];
         b->batch_weights[i] = b->weights[rows[i]];
+        b->batch_propensities[i] = b->propensities[rows[i]];
     }
     switch (bb->setup->loss) {
     case FCB_LOSS_CHOSEN_SQUARED:
@@ -141,6 +146,13 @@ static fcb_status bandit_batch_loss(void *context, int epoch, const int *rows, i
             for (int a = 0; a < k; a++)
                 b->targets[(size_t)i * k + a] = source->true_reward(source->context, rows[i], a);
         return fcb_loss_full_mse(scores, count, k, b->targets, dscores, loss);
+    case FCB_LOSS_DOUBLY_ROBUST: {
+        for (int i = 0; i < count; i++)
+            memcpy(b->targets + (size_t)i * k, b->reward_model + (size_t)rows[i] * k, (size_t)k * sizeof(float));
+        fcb_status st = fcb_loss_dr_targets(b->targets, count, k, b->batch_actions, b->batch_rewards,
+                                            b->batch_propensities, b->targets);
+        return st == FCB_OK ? fcb_loss_full_mse(scores, count, k, b->targets, dscores, loss) : st;
+    }
     case FCB_LOSS_SOFTMAX_XENT:
         for (int i = 0; i < count; i++) {
             for (int a = 0; a < k; a++)
@@ -204,6 +216,11 @@ fcb_status fcb_client_round(const fcb_client_setup *setup, fcb_client_buffers *b
     fcb_rng_init(&feedback_rng, setup->seed, FCB_STREAM_FEEDBACK, (uint32_t)client_id, (uint32_t)round);
     observe_all(in, source, b, &feedback_rng, result);
 
+    /* The doubly robust loss's reward model: the current model before training. */
+    if (setup->loss == FCB_LOSS_DOUBLY_ROBUST)
+        st = fcb_model_forward(m, current, in->x, in->n, &b->workspace, b->reward_model);
+    if (st != FCB_OK)
+        return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
     memcpy(b->local_params, current, m->num_params * sizeof(float));
     st = train_local(setup, b, client_id, round, in->x, in->n, source, result);
     if (st != FCB_OK)

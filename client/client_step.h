@@ -37,6 +37,7 @@ typedef struct {
     float *scores;         /* capacity x K */
     float *probs;          /* capacity x K */
     float *targets;        /* batch x K */
+    float *reward_model;   /* capacity x K: the round's starting scores (doubly robust loss) */
     float *local_params;   /* num_params */
     float *phi;            /* capacity x (feature_dim + 1) */
     int *actions;
@@ -46,6 +47,7 @@ typedef struct {
     int *batch_actions;
     float *batch_rewards;
     float *batch_weights;
+    float *batch_propensities;
     int *batch_labels;
     fcb_train_buffers train;
     fcb_sgd optimizer;

@@ -11,6 +11,7 @@ static const fcb_name_entry LOSS_NAMES[] = {
     {"importance_squared", FCB_LOSS_IMPORTANCE_SQUARED},
     {"full_mse", FCB_LOSS_FULL_MSE},
     {"softmax_xent", FCB_LOSS_SOFTMAX_XENT},
+    {"doubly_robust", FCB_LOSS_DOUBLY_ROBUST},
 };
 
 fcb_status fcb_loss_kind_from_name(const char *name, fcb_loss_kind *out)
@@ -172,5 +173,23 @@ fcb_status fcb_loss_softmax_xent(const float *scores, int n, int k, const int *l
         }
     }
     *loss = total * inv_n;
+    return FCB_OK;
+}
+
+fcb_status fcb_loss_dr_targets(const float *q, int n, int k, const int *actions, const float *rewards,
+                               const float *propensities, float *targets)
+{
+    for (int i = 0; i < n; i++) {
+        int a = actions[i];
+        float p = propensities[i];
+        if (a < 0 || a >= k || !(p > 0.0f && p <= 1.0f) || !isfinite(rewards[i]))
+            return fcb_fail(FCB_ERR_ARG, "fcb_loss_dr_targets: row %d has action %d, propensity %g, reward %g", i, a,
+                            (double)p, (double)rewards[i]);
+        const float *row = q + (size_t)i * k;
+        float *target = targets + (size_t)i * k;
+        for (int b = 0; b < k; b++)
+            target[b] = row[b];
+        target[a] = row[a] + (rewards[i] - row[a]) / p;
+    }
     return FCB_OK;
 }

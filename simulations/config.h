@@ -23,6 +23,7 @@ typedef struct {
     int eval_every;
     int wall_clock;        /* 0: write seconds = 0, so metrics.jsonl is byte-reproducible */
     int log_interactions;  /* 1: simulate writes DIR/interactions.csv.gz for off-policy evaluation */
+    int log_vw;            /* 1: simulate writes each client's decisions to DIR/logs/client-N.vw */
     /* [data] */
     char data_source[FCB_CONFIG_NAME_MAX]; /* fashion_mnist | synthetic | libsvm | vw */
     char data_path[FCB_CONFIG_PATH_MAX];

@@ -223,6 +223,39 @@ static void test_bad_inputs_rejected(void **state)
         fcb_loss_chosen_squared(scores, 2, 3, actions, rewards, weights, dscores, &loss), FCB_OK);
 }
 
+/* Averaged over the logger's draws of the action (enumerated exactly), the
+ * doubly robust target of every action is its true reward, whatever the
+ * reward model; a row with a bad propensity is refused. */
+static void test_doubly_robust_targets_are_unbiased(void **state)
+{
+    (void)state;
+    enum { K = 4 };
+    const float q[K] = {0.3f, -0.2f, 0.9f, 0.1f};         /* a wrong reward model */
+    const float truth[K] = {1.0f, 0.0f, 0.25f, 0.5f};     /* expected rewards */
+    const float logger[K] = {0.1f, 0.4f, 0.2f, 0.3f};     /* the logging policy */
+    double mean[K] = {0};
+    for (int a = 0; a < K; a++) {
+        float target[K];
+        float reward = truth[a];
+        assert_int_equal(fcb_loss_dr_targets(q, 1, K, &a, &reward, &logger[a], target), FCB_OK);
+        for (int b = 0; b < K; b++) {
+            if (b != a)
+                assert_true(target[b] == q[b]);
+            mean[b] += logger[a] * target[b];
+        }
+    }
+    for (int b = 0; b < K; b++)
+        assert_true(fabs(mean[b] - truth[b]) < 1e-6);
+    int action = 1;
+    float reward = 1.0f, zero = 0.0f, target[K];
+    assert_int_equal(fcb_loss_dr_targets(q, 1, K, &action, &reward, &zero, target), FCB_ERR_ARG);
+    action = K;
+    assert_int_equal(fcb_loss_dr_targets(q, 1, K, &action, &reward, &logger[0], target), FCB_ERR_ARG);
+    fcb_loss_kind kind;
+    assert_int_equal(fcb_loss_kind_from_name("doubly_robust", &kind), FCB_OK);
+    assert_int_equal(kind, FCB_LOSS_DOUBLY_ROBUST);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_full_mse_closed_form),
         cmocka_unit_test(test_softmax_xent_closed_form),
         cmocka_unit_test(test_bad_inputs_rejected),
+        cmocka_unit_test(test_doubly_robust_targets_are_unbiased),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

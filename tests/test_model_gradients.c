@@ -103,6 +103,7 @@ static double ref_loss(fcb_loss_kind kind, const double *scores, int n, const ba
             total += y->weights[i] * (s[a] - y->rewards[i]) * (s[a] - y->rewards[i]);
             break;
         case FCB_LOSS_FULL_MSE:
+        case FCB_LOSS_DOUBLY_ROBUST: /* a full-vector MSE against its targets */
             for (int b = 0; b < ACTIONS; b++) {
                 double r = s[b] - y->targets[i * ACTIONS + b];
                 total += r * r;
@@ -135,6 +136,7 @@ static fcb_status lib_loss(fcb_loss_kind kind, const float *scores, int n, const
         return fcb_loss_chosen_squared(scores, n, ACTIONS, y->actions, y->rewards, y->weights,
                                        dscores, loss);
     case FCB_LOSS_FULL_MSE:
+    case FCB_LOSS_DOUBLY_ROBUST:
         return fcb_loss_full_mse(scores, n, ACTIONS, y->targets, dscores, loss);
     case FCB_LOSS_SOFTMAX_XENT:
         return fcb_loss_softmax_xent(scores, n, ACTIONS, y->actions, dscores, loss);
