@@ -35,12 +35,13 @@ static const command_usage COMMANDS[] = {
      "client --coordinator HOST:PORT --client-id N (--tls-dir DIR | --insecure)\n"
      "      (--data FILE [--data-format auto|cb|vw|libsvm] | --config FILE [--set section.key=value]...)\n"
      "      [--give-up SECONDS]\n"
-     "      one client process. With --data it trains on its own file only and gets the model\n"
-     "      and plan from the coordinator: a Vowpal Wabbit contextual-bandit log\n"
-     "      (action:cost:probability | features) is replayed, a labelled LibSVM or VW\n"
-     "      multiclass file becomes a stream of simulated users. With --config it is client N\n"
-     "      of the config's simulated world. Gives up after --give-up seconds (default 300)\n"
-     "      without reaching the coordinator\n"},
+     "      one client process. With --data (or [client] data in a --config) it trains on its\n"
+     "      own file only and gets the model and plan from the coordinator: a Vowpal Wabbit\n"
+     "      contextual-bandit log (action:cost:probability | features) is replayed, a labelled\n"
+     "      LibSVM or VW multiclass file becomes a stream of simulated users; a --config then\n"
+     "      only supplies [client] and network.poll_ms. Without data it is client N of the\n"
+     "      --config's simulated world. Gives up after --give-up seconds (default 300) without\n"
+     "      reaching the coordinator\n"},
     {"bench",
      "bench --suite FILE [--seeds N] [--out DIR] [--jobs N] [--check]\n"
      "      a grid of scenarios x policies x seeds (bench/suites/*.ini), in parallel and\n"
@@ -52,10 +53,11 @@ static const command_usage COMMANDS[] = {
      "      off-policy evaluation: IPS, SNIPS and doubly robust estimates (95% intervals) of a\n"
      "      candidate policy on a model. --log DIR: the decisions a simulate run with\n"
      "      run.log_interactions = true logged in DIR (--config and --set must be that run's;\n"
-     "      --model DIR defaults to the log's own model.bin). --vw-log FILE: a Vowpal Wabbit\n"
-     "      contextual-bandit log (action:cost:probability | features) with its contexts;\n"
-     "      --model names the model.bin to evaluate, [model] its shape. --candidate-set sets\n"
-     "      the candidate's [policy] keys (temperature, epsilon, igw_gamma, ...)\n"},
+     "      --model PATH is a run directory, by default DIR, whose model.bin is evaluated).\n"
+     "      --vw-log FILE: a Vowpal Wabbit contextual-bandit log (action:cost:probability |\n"
+     "      features) with its contexts; --model PATH is the model file itself, and [model]\n"
+     "      input_dim, num_actions and arch give its shape. --candidate-set sets the\n"
+     "      candidate's [policy] keys (temperature, epsilon, igw_gamma, ...)\n"},
     {"pretrain",
      "pretrain --config FILE [--set section.key=value]... --out FILE\n"
      "      supervised pretraining of the config's scenario (init or init-shift) on the data\n"
@@ -63,7 +65,7 @@ static const command_usage COMMANDS[] = {
      "      format of model.bin) for a coordinator's model.init\n"},
     {"evaluate",
      "evaluate --model FILE --data FILE [--config FILE] [--set section.key=value]...\n"
-     "      [--data-format vw|libsvm]\n"
+     "      [--data-format auto|vw|libsvm]\n"
      "      test accuracy of a model.bin on a labelled LibSVM or VW multiclass file; the\n"
      "      model's shape comes from [model] (input_dim and num_actions default to the data's)\n"},
     {"partition",
@@ -90,8 +92,9 @@ void fcb_print_usage(void)
     fputs("usage: fedcb <command> [options]\n\ncommands:\n", stdout);
     for (int i = 0; i < NUM_COMMANDS; i++)
         printf("  %s\n", COMMANDS[i].usage);
-    fputs("Configs: simulations/configs/*.ini; every key is documented in docs/config.md,\n"
-          "deployments in docs/deploy.md.\n",
+    fputs("Example configs: simulations/configs/*.ini in the source tree (share/fedcb/configs when\n"
+          "installed); every key is documented in docs/config.md, deployments in docs/deploy.md\n"
+          "(share/doc/fedcb), and `man fedcb` has it all.\n",
           stdout);
 }
 

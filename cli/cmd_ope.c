@@ -68,7 +68,9 @@ int fcb_command_ope(int argc, char **argv)
             o.model_dir = argv[++i];
         else if (strcmp(arg, "--candidate") == 0 && has_value)
             candidate = argv[++i];
-        else if (strcmp(arg, "--candidate-set") == 0 && has_value && num_candidate_sets < 64)
+        else if (strcmp(arg, "--candidate-set") == 0 && has_value && num_candidate_sets == 64)
+            return fcb_usage_error(command, "more than 64 --candidate-set options");
+        else if (strcmp(arg, "--candidate-set") == 0 && has_value)
             candidate_sets[num_candidate_sets++] = argv[++i];
         else if (strcmp(arg, "--out") == 0 && has_value)
             out_path = argv[++i];
@@ -78,7 +80,7 @@ int fcb_command_ope(int argc, char **argv)
     if (!o.log_dir == !o.vw_log)
         return fcb_usage_error(command, "give exactly one of --log DIR and --vw-log FILE");
     if (o.vw_log && !o.model_dir)
-        return fcb_usage_error(command, "--vw-log needs --model FILE, the model.bin to evaluate");
+        return fcb_usage_error(command, "--vw-log needs --model PATH, the model file to evaluate");
     if (!candidate)
         return fcb_usage_error(command, "--candidate KIND is required");
     fcb_config config, candidate_cfg;

@@ -32,6 +32,10 @@ int main(int argc, char **argv)
     if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
         if (argc > 2 && fcb_command_usage(argv[2]))
             return fcb_print_command_help(argv[2]);
+        if (argc > 2) {
+            fprintf(stderr, "fedcb: help: unknown command '%s' (run `fedcb help` for the list)\n", argv[2]);
+            return 2;
+        }
         fcb_print_usage();
         return 0;
     }
