@@ -4,11 +4,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli_args.h"
 #include "commands.h"
 #include "config_file.h"
+#include "run_output.h"
 #include "world.h"
 
 /* One example as VW multiclass text: the 1-based label, then the non-zero
@@ -40,10 +40,8 @@ static fcb_status write_rows(const char *path, const fcb_dataset *data, const in
 
 static fcb_status write_partition(const fcb_world *w, const char *dir)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return fcb_fail(FCB_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+    fcb_status st = fcb_make_dirs(dir);
     char path[4096];
-    fcb_status st = FCB_OK;
     for (int c = 0; st == FCB_OK && c < w->clients.num_clients; c++) {
         snprintf(path, sizeof path, "%s/client-%d.vw", dir, c);
         int start = w->clients.offsets[c];

@@ -10,7 +10,7 @@
 
 enum { JSON_FLAGS = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10) };
 
-static fcb_status make_dirs(const char *dir)
+fcb_status fcb_make_dirs(const char *dir)
 {
     char path[FCB_CONFIG_PATH_MAX];
     if (strlen(dir) >= sizeof path)
@@ -33,7 +33,7 @@ static fcb_status make_dirs(const char *dir)
 static fcb_status open_metrics(fcb_run_output *out, const char *dir, int keep_rounds)
 {
     memset(out, 0, sizeof *out);
-    fcb_status st = make_dirs(dir);
+    fcb_status st = fcb_make_dirs(dir);
     if (st != FCB_OK)
         return st;
     snprintf(out->dir, sizeof out->dir, "%s", dir);

@@ -17,6 +17,9 @@ typedef struct {
     FILE *metrics;
 } fcb_run_output;
 
+/* Creates dir and its missing parents (like mkdir -p). */
+fcb_status fcb_make_dirs(const char *dir);
+
 /* Creates dir (and parents) and truncates dir/metrics.jsonl. */
 fcb_status fcb_run_output_open(fcb_run_output *out, const char *dir);
 /* Reopens dir/metrics.jsonl after a restart keeping its first keep_rounds
