@@ -2,6 +2,8 @@
 
 #include <math.h>
 
+#include "vec.h"
+
 fcb_dp_config fcb_dp_config_defaults(void)
 {
     fcb_dp_config config;
@@ -42,14 +44,12 @@ fcb_status fcb_dp_clip(float *update, size_t dim, double clip_norm, double *norm
         return fcb_fail(FCB_ERR_ARG, "dp clip: update is NULL");
     if (!(clip_norm > 0.0) || !isfinite(clip_norm))
         return fcb_fail(FCB_ERR_ARG, "dp clip: clip norm %g must be > 0 and finite", clip_norm);
-    double squares = 0.0;
     for (size_t i = 0; i < dim; i++) {
         if (!isfinite(update[i]))
             return fcb_fail(FCB_ERR_ARG, "dp clip: update[%zu] = %g is not finite", i,
                             (double)update[i]);
-        squares += (double)update[i] * update[i];
     }
-    double length = sqrt(squares);
+    double length = fcb_l2_norm(update, dim);
     int scale_down = length > clip_norm;
     if (scale_down) {
         double factor = clip_norm / length;

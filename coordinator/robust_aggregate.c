@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "name_table.h"
+#include "vec.h"
 
 fcb_robust_config fcb_robust_config_defaults(fcb_robust_kind kind)
 {
@@ -175,10 +176,7 @@ fcb_status fcb_robust_norm_bounded_mean(const float *rows, int m, size_t dim, do
     memset(sum, 0, dim * sizeof *sum);
     for (int i = 0; i < m; i++) {
         const float *row = rows + (size_t)i * dim;
-        double squares = 0.0;
-        for (size_t j = 0; j < dim; j++)
-            squares += (double)row[j] * row[j];
-        double norm = sqrt(squares);
+        double norm = fcb_l2_norm(row, dim);
         double factor = norm > max_norm ? max_norm / norm : 1.0;
         for (size_t j = 0; j < dim; j++)
             sum[j] += factor * row[j];

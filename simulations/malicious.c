@@ -6,6 +6,7 @@
 #include "name_table.h"
 
 #include "rng.h"
+#include "vec.h"
 
 /* The client id of the stream that picks the malicious set; real clients
  * are ints >= 0, so their noise streams never collide with it. */
@@ -93,13 +94,6 @@ fcb_status fcb_malicious_choose(const fcb_malicious_config *config, uint64_t see
     return FCB_OK;
 }
 
-static double norm_of(const float *v, size_t dim)
-{
-    double squares = 0.0;
-    for (size_t i = 0; i < dim; i++)
-        squares += (double)v[i] * v[i];
-    return sqrt(squares);
-}
 
 static void replace_by_noise(float *delta, size_t dim, double target_norm, uint64_t seed,
                              int client, int round)
@@ -108,7 +102,7 @@ static void replace_by_noise(float *delta, size_t dim, double target_norm, uint6
     fcb_rng_init(&rng, seed, FCB_STREAM_MALICIOUS, (uint32_t)client, (uint32_t)round);
     for (size_t i = 0; i < dim; i++)
         delta[i] = (float)fcb_rng_normal(&rng);
-    double noise_norm = norm_of(delta, dim);
+    double noise_norm = fcb_l2_norm(delta, dim);
     double factor = noise_norm > 0.0 ? target_norm / noise_norm : 0.0;
     for (size_t i = 0; i < dim; i++)
         delta[i] = (float)(delta[i] * factor);
@@ -137,7 +131,7 @@ fcb_status fcb_malicious_apply(const fcb_malicious_config *config, uint64_t seed
         break;
     }
     case FCB_ATTACK_NOISE:
-        replace_by_noise(delta, dim, config->scale * norm_of(delta, dim), seed, client, round);
+        replace_by_noise(delta, dim, config->scale * fcb_l2_norm(delta, dim), seed, client, round);
         break;
     }
     return FCB_OK;
