@@ -141,6 +141,42 @@ int fcb_take_config_arg(fcb_config_args *ca, int argc, char **argv, int *i, cons
     return 1;
 }
 
+int fcb_parse_value_options(int argc, char **argv, const char *command, fcb_config_args *ca,
+                            const fcb_value_option *options, int count)
+{
+    for (int i = 2; i < argc; i++) {
+        int taken = fcb_take_config_arg(ca, argc, argv, &i, command);
+        if (taken == 2)
+            return 2;
+        for (int o = 0; !taken && o < count; o++)
+            if (strcmp(argv[i], options[o].flag) == 0 && i + 1 < argc) {
+                *options[o].value = argv[++i];
+                taken = 1;
+            }
+        if (!taken)
+            return fcb_usage_error(command, "unknown or incomplete option '%s'", argv[i]);
+    }
+    return 0;
+}
+
+int fcb_parse_config_out(int argc, char **argv, const char *command, const char *out_what, fcb_config *config,
+                         const char **out)
+{
+    fcb_config_args ca = {0};
+    *out = NULL;
+    fcb_value_option options[] = {{"--out", out}};
+    int rc = fcb_parse_value_options(argc, argv, command, &ca, options, 1);
+    if (rc == 0 && !*out)
+        rc = fcb_usage_error(command, "--out %s is required", out_what);
+    if (rc == 0)
+        rc = fcb_load_config(&ca, command, 0, config);
+    if (rc == 0 && fcb_config_validate(config) != FCB_OK) {
+        fprintf(stderr, "fedcb: %s: %s\n", command, fcb_last_error());
+        rc = 1;
+    }
+    return rc;
+}
+
 int fcb_load_config(const fcb_config_args *ca, const char *command, int optional, fcb_config *config)
 {
     if (!ca->config_path && !optional)

@@ -38,6 +38,23 @@ int fcb_take_config_arg(fcb_config_args *ca, int argc, char **argv, int *i, cons
  * --set overrides. 0, or the exit status after a one-line message. */
 int fcb_load_config(const fcb_config_args *ca, const char *command, int optional, fcb_config *config);
 
+/* An option that takes one value: `flag VALUE` stores VALUE in *value. */
+typedef struct {
+    const char *flag;
+    const char **value;
+} fcb_value_option;
+
+/* Parses --config/--set and the given value options; anything else is a
+ * usage error. 0, or the exit status after a one-line message. */
+int fcb_parse_value_options(int argc, char **argv, const char *command, fcb_config_args *ca,
+                            const fcb_value_option *options, int count);
+
+/* Commands of the form `--config FILE [--set ...] --out PATH`: parses,
+ * loads and validates the config. 0, or the exit status after a one-line
+ * message. out_what names PATH in the usage error ("DIR", "FILE"). */
+int fcb_parse_config_out(int argc, char **argv, const char *command, const char *out_what, fcb_config *config,
+                         const char **out);
+
 /* A whole number in [min, max]; 0 on anything else. */
 int fcb_arg_int(const char *text, long min, long max, long *out);
 

@@ -48,26 +48,14 @@ int fcb_command_evaluate(int argc, char **argv)
     const char *command = "evaluate";
     fcb_config_args ca = {0};
     const char *model = NULL, *data = NULL, *format = "auto";
-    for (int i = 2; i < argc; i++) {
-        int taken = fcb_take_config_arg(&ca, argc, argv, &i, command);
-        if (taken == 2)
-            return 2;
-        if (taken)
-            continue;
-        int has_value = i + 1 < argc;
-        if (strcmp(argv[i], "--model") == 0 && has_value)
-            model = argv[++i];
-        else if (strcmp(argv[i], "--data") == 0 && has_value)
-            data = argv[++i];
-        else if (strcmp(argv[i], "--data-format") == 0 && has_value)
-            format = argv[++i];
-        else
-            return fcb_usage_error(command, "unknown or incomplete option '%s'", argv[i]);
-    }
+    fcb_value_option options[] = {{"--model", &model}, {"--data", &data}, {"--data-format", &format}};
+    int rc = fcb_parse_value_options(argc, argv, command, &ca, options, 3);
+    if (rc != 0)
+        return rc;
     if (!model || !data)
         return fcb_usage_error(command, "--model FILE and --data FILE are required");
     fcb_config config;
-    int rc = fcb_load_config(&ca, command, 1, &config);
+    rc = fcb_load_config(&ca, command, 1, &config);
     if (rc != 0)
         return rc;
     double accuracy = 0.0;

@@ -56,29 +56,13 @@ static fcb_status write_partition(const fcb_world *w, const char *dir)
 int fcb_command_partition(int argc, char **argv)
 {
     const char *command = "partition";
-    fcb_config_args ca = {0};
-    const char *out = NULL;
-    for (int i = 2; i < argc; i++) {
-        int taken = fcb_take_config_arg(&ca, argc, argv, &i, command);
-        if (taken == 2)
-            return 2;
-        if (taken)
-            continue;
-        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-            out = argv[++i];
-        else
-            return fcb_usage_error(command, "unknown or incomplete option '%s'", argv[i]);
-    }
-    if (!out)
-        return fcb_usage_error(command, "--out DIR is required");
+    const char *out;
     fcb_config config;
-    int rc = fcb_load_config(&ca, command, 0, &config);
+    int rc = fcb_parse_config_out(argc, argv, command, "DIR", &config, &out);
     if (rc != 0)
         return rc;
     fcb_world world;
-    fcb_status st = fcb_config_validate(&config);
-    if (st == FCB_OK)
-        st = fcb_world_build(&world, &config);
+    fcb_status st = fcb_world_build(&world, &config);
     if (st == FCB_OK) {
         st = write_partition(&world, out);
         if (st == FCB_OK)

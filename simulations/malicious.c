@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "name_table.h"
-
 #include "rng.h"
 #include "vec.h"
 
