@@ -39,8 +39,8 @@ fcb_status fcb_model_file_read(const char *path, size_t num_params, float *param
     int extra = fgetc(f) != EOF;
     fclose(f);
     if (got != num_params || extra)
-        return fcb_fail(FCB_ERR_FORMAT, "%s: not a model of this config's shape (%zu parameters, %zu bytes expected)", path,
-                        num_params, num_params * sizeof(float));
+        return fcb_fail(FCB_ERR_FORMAT, "%s: not a model of this config's shape (%zu parameters, %zu bytes expected)",
+                        path, num_params, num_params * sizeof(float));
     for (size_t i = 0; i < num_params; i++)
         if (!isfinite(params[i]))
             return fcb_fail(FCB_ERR_FORMAT, "%s: parameter %zu is not finite", path, i);

@@ -136,7 +136,8 @@ static const fcb_name_entry WEIGHTING_NAMES[] = {
 fcb_status fcb_agg_weighting_from_name(const char *name, fcb_agg_weighting *weighting)
 {
     int value = 0;
-    fcb_status st = fcb_name_lookup(WEIGHTING_NAMES, sizeof WEIGHTING_NAMES / sizeof WEIGHTING_NAMES[0], "server.weighting", name, &value);
+    fcb_status st = fcb_name_lookup(WEIGHTING_NAMES, sizeof WEIGHTING_NAMES / sizeof WEIGHTING_NAMES[0],
+                                    "server.weighting", name, &value);
     if (st == FCB_OK)
         *weighting = (fcb_agg_weighting)value;
     return st;

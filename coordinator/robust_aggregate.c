@@ -50,7 +50,8 @@ fcb_status fcb_robust_config_validate(const fcb_robust_config *config)
 fcb_status fcb_robust_kind_from_name(const char *name, fcb_robust_kind *out)
 {
     int value = 0;
-    fcb_status st = fcb_name_lookup(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], "robust aggregation", name, &value);
+    fcb_status st =
+        fcb_name_lookup(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], "robust aggregation", name, &value);
     if (st == FCB_OK)
         *out = (fcb_robust_kind)value;
     return st;

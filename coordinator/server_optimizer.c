@@ -62,7 +62,8 @@ static const fcb_name_entry KIND_NAMES[] = {
 fcb_status fcb_server_opt_kind_from_name(const char *name, fcb_server_opt_kind *out)
 {
     int value = 0;
-    fcb_status st = fcb_name_lookup(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], "server.optimizer", name, &value);
+    fcb_status st =
+        fcb_name_lookup(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], "server.optimizer", name, &value);
     if (st == FCB_OK)
         *out = (fcb_server_opt_kind)value;
     return st;

@@ -21,7 +21,8 @@ static const fcb_name_entry ENSEMBLE_NAMES[] = {
 fcb_status fcb_preference_kind_from_name(const char *name, fcb_preference_kind *out)
 {
     int value = 0;
-    fcb_status st = fcb_name_lookup(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], "preference loss", name, &value);
+    fcb_status st =
+        fcb_name_lookup(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], "preference loss", name, &value);
     if (st == FCB_OK)
         *out = (fcb_preference_kind)value;
     return st;
@@ -35,7 +36,8 @@ const char *fcb_preference_kind_name(fcb_preference_kind kind)
 fcb_status fcb_ensemble_kind_from_name(const char *name, fcb_ensemble_kind *out)
 {
     int value = 0;
-    fcb_status st = fcb_name_lookup(ENSEMBLE_NAMES, sizeof ENSEMBLE_NAMES / sizeof ENSEMBLE_NAMES[0], "ensemble", name, &value);
+    fcb_status st =
+        fcb_name_lookup(ENSEMBLE_NAMES, sizeof ENSEMBLE_NAMES / sizeof ENSEMBLE_NAMES[0], "ensemble", name, &value);
     if (st == FCB_OK)
         *out = (fcb_ensemble_kind)value;
     return st;

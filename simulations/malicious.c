@@ -48,7 +48,8 @@ fcb_status fcb_malicious_config_validate(const fcb_malicious_config *config)
 fcb_status fcb_attack_kind_from_name(const char *name, fcb_attack_kind *out)
 {
     int value = 0;
-    fcb_status st = fcb_name_lookup(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], "attack (malicious.kind)", name, &value);
+    fcb_status st =
+        fcb_name_lookup(KIND_NAMES, sizeof KIND_NAMES / sizeof KIND_NAMES[0], "attack (malicious.kind)", name, &value);
     if (st == FCB_OK)
         *out = (fcb_attack_kind)value;
     return st;

@@ -217,7 +217,8 @@ static fcb_status pretrain(fcb_world *w, const fcb_config *c, const int *parent_
     context.targets = malloc((size_t)c->pretrain_batch_size * m->config.num_actions * sizeof(float));
     fcb_status st = context.targets ? FCB_OK : fcb_fail(FCB_ERR_NOMEM, "pretraining: out of memory");
     if (st == FCB_OK)
-        st = fcb_train_buffers_init(&tb, m, c->pretrain_batch_size, w->num_pretrain_rows > 0 ? w->num_pretrain_rows : 1);
+        st = fcb_train_buffers_init(&tb, m, c->pretrain_batch_size,
+                                    w->num_pretrain_rows > 0 ? w->num_pretrain_rows : 1);
     if (st == FCB_OK)
         st = fcb_sgd_init(&opt, &sc, m->num_params);
     fcb_rng rng;
