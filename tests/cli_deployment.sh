@@ -6,6 +6,9 @@
 # is an empty tmpfs: it cannot have opened a data file. The final model's
 # test accuracy, measured by `fedcb evaluate` on the test shard, is within 2
 # points of `fedcb simulate` on the same partition.
+# Then a pretrained start: `fedcb pretrain` writes a model file, a
+# coordinator with model.init sends it to every client at registration, and
+# neural-linear LinUCB on top of it ends no worse than the pretrained model.
 source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 cli_init "$@"
 source "$(dirname "${BASH_SOURCE[0]}")/net_common.sh"
@@ -136,4 +139,35 @@ real_accuracy=$(grep -o 'test_accuracy=[0-9.]*' "$RUN_OUT" | cut -d= -f2)
 gap=$(awk -v a="$real_accuracy" -v b="$sim_accuracy" 'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.4f", d }')
 say "test accuracy: deployment $real_accuracy, simulate $sim_accuracy (gap $gap)"
 awk -v g="$gap" 'BEGIN { exit !(g <= 0.02) }' || die "the deployment's accuracy is $gap from simulate's, more than 0.02"
+
+say "a pretrained start: fedcb pretrain, then model.init and LinUCB (plaintext, loopback)"
+run_fedcb pretrain pretrain --config "$CONFIGS/deploy_pretrain.ini" --out "$WORK/pretrained.bin"
+[[ $RC -eq 0 ]] || { cat "$RUN_ERR" >&2; die "fedcb pretrain failed"; }
+run_fedcb eval-pretrained evaluate --model "$WORK/pretrained.bin" --data "$WORK/shards/test.vw" \
+    --set model.arch=mlp --set model.hidden=16
+pretrained=$(grep -o 'test_accuracy=[0-9.]*' "$RUN_OUT" | cut -d= -f2)
+LINUCB=(--set model.arch=mlp --set model.hidden=16 --set "model.init=$WORK/pretrained.bin" --set policy.kind=linucb
+        --set run.rounds=10)
+run_fedcb no-init coordinator --config "$REAL" "${LINUCB[@]}" --set model.init=/nonexistent.bin --insecure \
+    --listen 127.0.0.1:0
+[[ $RC -eq 1 ]] && grep -q "cannot open /nonexistent.bin" "$RUN_ERR" || die "a missing model.init: $(cat "$RUN_ERR")"
+start_coordinator linucb-coord --config "$REAL" "${LINUCB[@]}" --insecure --out "$WORK/linucb" \
+    --eval-data "$WORK/shards/test.vw"
+coord=$COORD_PID
+pids=()
+for i in 0 1 2; do
+    start_client "linucb-client$i" "$i" --coordinator "127.0.0.1:$PORT" --insecure --data "$HOSTS/host$i/data.vw"
+    pids+=("$CLIENT_PID")
+done
+wait_exit "$coord" 120 linucb-coord
+[[ $EXIT_STATUS -eq 0 ]] || { tail -5 "$WORK/linucb-coord.err" >&2; die "the LinUCB coordinator exited with $EXIT_STATUS"; }
+for i in 0 1 2; do
+    wait_exit "${pids[$i]}" 60 "linucb-client$i"
+    [[ $EXIT_STATUS -eq 0 ]] || { tail -3 "$WORK/linucb-client$i.err" >&2; die "LinUCB client $i exited with $EXIT_STATUS"; }
+    grep -q "plan and initial model received" "$WORK/linucb-client$i.err" || die "client $i got no initial model"
+done
+no_sanitizer_report "$WORK"/linucb-*.err
+linucb=$(jq -r .test_accuracy "$WORK/linucb/summary.json")
+say "pretrained model $pretrained; LinUCB on it after 10 rounds $linucb"
+awk -v a="$linucb" -v b="$pretrained" 'BEGIN { exit !(a >= b) }' || die "LinUCB ended below the pretrained model"
 say "PASS"
