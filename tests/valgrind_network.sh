@@ -1,7 +1,9 @@
 # A coordinator and 3 clients over mutual TLS, every process under valgrind
 # (memcheck, full leak check; gRPC's known one-time allocations suppressed by
 # tests/valgrind/grpc-c.supp), plus a client whose certificate names another
-# client id, refused by the coordinator. Any memory error or leak fails.
+# client id, refused by the coordinator; then the same for a real deployment
+# (a coordinator without data, clients with their own files) with a client
+# whose certificate another CA signed. Any memory error or leak fails.
 # Usage: bash tests/valgrind_network.sh <fedcb built without sanitizers> <source-dir>
 source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 cli_init "$@"
@@ -53,4 +55,36 @@ for log in coord client0 client1 client2 impostor; do
 done
 [[ $(wc -l <"$WORK/net/metrics.jsonl") -eq 3 ]] || die "the run under valgrind did not complete 3 rounds"
 say "coordinator, 3 clients and a refused impostor: no valgrind errors or leaks"
+
+"$REAL_FEDCB" partition --config "$CONFIGS/deploy_world.ini" --out "$WORK/shards" >/dev/null || die "fedcb partition failed"
+make_certs "$WORK/rogue" 3
+mkdir -p "$WORK/foreign"
+cp "$WORK/tls/ca.crt" "$WORK/rogue/client-1.crt" "$WORK/rogue/client-1.key" "$WORK/foreign/"
+start_coordinator real-coord --config "$CONFIGS/deploy_real.ini" --set run.rounds=3 --tls-dir "$WORK/tls" \
+    --out "$WORK/real" --eval-data "$WORK/shards/test.vw"
+coord=$COORD_PID
+pids=()
+for id in 0 1 2; do
+    start_client "real-client$id" "$id" --coordinator "127.0.0.1:$PORT" --tls-dir "$WORK/tls" \
+        --data "$WORK/shards/client-$id.vw"
+    pids+=("$CLIENT_PID")
+done
+start_client foreign 1 --coordinator "127.0.0.1:$PORT" --tls-dir "$WORK/foreign" --data "$WORK/shards/client-1.vw"
+wait_exit "$CLIENT_PID" 300 foreign
+[[ $EXIT_STATUS -eq 1 ]] || { cat "$WORK/foreign.err" >&2; die "the foreign client exited with $EXIT_STATUS, expected 1"; }
+grep -q "refused this client's certificate" "$WORK/foreign.err" || die "foreign: $(tail -1 "$WORK/foreign.err")"
+wait_exit "$coord" 600 real-coord
+[[ $EXIT_STATUS -eq 0 ]] || { cat "$WORK/real-coord.err" >&2; die "real coordinator under valgrind exited with $EXIT_STATUS"; }
+for id in 0 1 2; do
+    wait_exit "${pids[$id]}" 300 "real-client$id"
+    [[ $EXIT_STATUS -eq 0 ]] || { cat "$WORK/real-client$id.err" >&2; die "real client $id exited with $EXIT_STATUS"; }
+done
+for log in real-coord real-client0 real-client1 real-client2 foreign; do
+    if grep -q '^==[0-9]*==' "$WORK/$log.err"; then
+        grep '^==[0-9]*==' "$WORK/$log.err" | head -40 >&2
+        die "valgrind reported on $log"
+    fi
+done
+[[ $(wc -l <"$WORK/real/metrics.jsonl") -eq 3 ]] || die "the real deployment under valgrind did not complete 3 rounds"
+say "a coordinator without data, 3 clients with their own files and a refused foreign client: no valgrind errors or leaks"
 say "PASS"
