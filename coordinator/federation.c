@@ -185,8 +185,9 @@ fcb_status fcb_federation_aggregate(fcb_federation *f, fcb_round_totals *t)
         count++;
     }
     t->updates = count;
+    const fcb_aggregation_rule *rule = f->gm->rule;
     fcb_privacy_report privacy;
-    if (fcb_federation_privacy(f, &privacy) == FCB_OK)
+    if (rule && rule->ops->privacy && rule->ops->privacy(rule, &privacy) == FCB_OK)
         t->clip_norm = privacy.clip_norm;
     if (count == 0)
         return FCB_OK;
