@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libopenblas-dev libssl-dev openssl zlib1g-dev
   libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
-  libinih-dev libjansson-dev libcmocka-dev
+  libinih-dev libjansson-dev libcmocka-dev libsqlite3-dev
   "$@"
 )
 

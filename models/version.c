@@ -1,0 +1,6 @@
+#include "fedcb/version.h"
+
+const char *fcb_version(void)
+{
+    return FCB_VERSION_STRING;
+}
