@@ -125,9 +125,9 @@ static fcb_status run_own_data(client_args *a)
     if (st == FCB_OK)
         st = open_own_data(&d, a, plan);
     if (st == FCB_OK) {
-        fcb_plan_setup_from_plan(plan, &d.model, &d.setup);
+        fcb_client_setup_from_plan(plan, &d.model, &d.setup);
         fcb_net_client_work work = {&d.setup, NULL, 0, fcb_net_client_initial_params(nc), plan->examples_per_round,
-                                    &d.source, NULL};
+                                    &d.source, NULL, NULL, NULL};
         st = fcb_net_client_run(nc, &work);
     }
     fcb_net_client_close(nc);
@@ -189,7 +189,7 @@ static fcb_status run_simulated(client_args *a)
         fcb_data_source data = fcb_sim_source_as_data_source(&source);
         fcb_client_hooks hooks = fcb_sim_client_hooks(&sim);
         fcb_net_client_work work = {&setup, has_preference ? &preference : NULL, c->rounds, world.initial_params,
-                                    c->examples_per_round, &data, &hooks};
+                                    c->examples_per_round, &data, &hooks, NULL, NULL};
         st = fcb_net_client_run(nc, &work);
     }
     fcb_net_client_close(nc);

@@ -192,14 +192,3 @@ fcb_status fcb_plan_client_plan(const fcb_config *c, const fcb_model *model, fcb
     return fcb_client_plan_validate(out);
 }
 
-void fcb_plan_setup_from_plan(const fcb_client_plan *plan, const fcb_model *model, fcb_client_setup *s)
-{
-    memset(s, 0, sizeof *s);
-    s->model = model;
-    s->policy = plan->policy;
-    s->loss = plan->loss;
-    s->local_epochs = plan->local_epochs;
-    s->batch_size = plan->batch_size;
-    s->sgd = plan->sgd;
-    s->seed = plan->seed;
-}

@@ -28,7 +28,5 @@ fcb_status fcb_plan_federation(const fcb_config *config, const fcb_model *model,
 /* What a client with its own data runs (sent at registration). */
 fcb_status fcb_plan_client_plan(const fcb_config *config, const fcb_model *model, fcb_client_plan *out);
 
-/* A plan's client setup (the model is the caller's, built from plan->model). */
-void fcb_plan_setup_from_plan(const fcb_client_plan *plan, const fcb_model *model, fcb_client_setup *setup);
 
 #endif

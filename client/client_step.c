@@ -280,3 +280,15 @@ fcb_status fcb_client_linear_round(const fcb_client_setup *setup, fcb_client_buf
         return fcb_fail_context(st, "client %d round %d", client_id, round + 1);
     return FCB_OK;
 }
+
+void fcb_client_setup_from_plan(const fcb_client_plan *plan, const fcb_model *model, fcb_client_setup *s)
+{
+    memset(s, 0, sizeof *s);
+    s->model = model;
+    s->policy = plan->policy;
+    s->loss = plan->loss;
+    s->local_epochs = plan->local_epochs;
+    s->batch_size = plan->batch_size;
+    s->sgd = plan->sgd;
+    s->seed = plan->seed;
+}

@@ -30,6 +30,12 @@ typedef struct {
     uint64_t seed;
 } fcb_client_setup;
 
+#include "client_plan.h"
+
+/* The setup of a client that runs the plan a coordinator sent (or an agent
+ * built from its options). */
+void fcb_client_setup_from_plan(const fcb_client_plan *plan, const fcb_model *model, fcb_client_setup *setup);
+
 /* Buffers one worker reuses across clients and rounds. */
 typedef struct {
     int capacity;          /* rows per round this buffer holds */

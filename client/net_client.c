@@ -317,6 +317,7 @@ static fcb_status take_models(fcb_net_client *nc, const Fedcb__TaskReply *t)
         memcpy(nc->current, t->current_params, p * sizeof(float));
         nc->current_version = t->current_version;
     }
+    int64_t had = nc->deployed_version;
     if (t->n_deployed_params) {
         memcpy(nc->deployed, t->deployed_params, p * sizeof(float));
         nc->deployed_version = t->deployed_version;
@@ -324,6 +325,8 @@ static fcb_status take_models(fcb_net_client *nc, const Fedcb__TaskReply *t)
         memcpy(nc->deployed, nc->current, p * sizeof(float));
         nc->deployed_version = t->deployed_version;
     }
+    if (!nc->linear && nc->deployed_version != had && nc->work->deployed)
+        nc->work->deployed(nc->work->deployed_context, nc->deployed_version, nc->deployed);
     if (!nc->linear && nc->current_version != t->current_version)
         return fcb_fail(FCB_ERR_STATE, "%s: task for round %u lacks current model version %lld", nc->who,
                         t->round + 1, (long long)t->current_version);

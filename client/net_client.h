@@ -48,6 +48,10 @@ typedef struct {
     int examples_per_round;
     const fcb_data_source *source;
     const fcb_client_hooks *hooks;          /* simulated clients only; may be NULL */
+    /* Score models, may be NULL: called when a task brings a newly deployed
+     * model (params valid during the call only). */
+    void (*deployed)(void *context, int64_t version, const float *params);
+    void *deployed_context;
 } fcb_net_client_work;
 
 /* Rounds until the coordinator says the run is over (FCB_OK). */

@@ -16,8 +16,19 @@ void fcb_log_timestamp(char *out, unsigned long size)
     snprintf(out, size, "%.20s.%03dZ", seconds, millis);
 }
 
+/* Per thread: an embedding application may silence the threads a library
+ * starts without touching any other thread's logging. */
+static _Thread_local int thread_quiet;
+
+void fcb_log_set_thread_quiet(int quiet)
+{
+    thread_quiet = quiet;
+}
+
 void fcb_log(const char *who, const char *fmt, ...)
 {
+    if (thread_quiet)
+        return;
     char stamp[40], message[1024];
     fcb_log_timestamp(stamp, sizeof stamp);
     va_list ap;

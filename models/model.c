@@ -372,3 +372,40 @@ const float *fcb_model_features(const fcb_model *model, const fcb_workspace *ws)
     int num_hidden = model->config.num_hidden;
     return num_hidden == 0 ? ws->input : ws->activation[num_hidden - 1];
 }
+
+size_t fcb_model_row_scratch(const fcb_model *model)
+{
+    size_t n = (size_t)model->config.input_dim;
+    for (int l = 0; l + 1 < model->num_layers; l++)
+        n += (size_t)model->layer_out[l];
+    return n;
+}
+
+fcb_status fcb_model_score_row(const fcb_model *model, const float *params, const float *x, float *scratch,
+                               float *scores)
+{
+    int d = model->config.input_dim;
+    for (int j = 0; j < d; j++)
+        if (!isfinite(x[j]))
+            return fcb_fail(FCB_ERR_ARG, "context value %d is not finite", j);
+    const float *in = x;
+    if (model->config.normalize_input) {
+        float norm;
+        memcpy(scratch, x, (size_t)d * sizeof(float));
+        normalize_rows(scratch, &norm, 1, d);
+        in = scratch;
+    }
+    float *next = scratch + d;
+    int last = model->num_layers - 1;
+    for (int l = 0; l <= last; l++) {
+        float *out = l == last ? scores : next;
+        affine_forward(in, 1, model->layer_in[l], params + model->weight_offset[l], params + model->bias_offset[l],
+                       model->layer_out[l], out);
+        if (l < last) {
+            relu(out, (size_t)model->layer_out[l]);
+            in = out;
+            next = out + model->layer_out[l];
+        }
+    }
+    return FCB_OK;
+}

@@ -74,6 +74,13 @@ fcb_status fcb_model_forward(const fcb_model *model, const float *params, const 
 fcb_status fcb_model_backward(const fcb_model *model, const float *params, const float *dscores,
                               fcb_workspace *ws, float *grad);
 
+/* One row's scores without a workspace, for concurrent callers: scratch
+ * holds fcb_model_row_scratch(model) floats owned by the caller. The same
+ * arithmetic as fcb_model_forward with n = 1. Fails on a non-finite x. */
+size_t fcb_model_row_scratch(const fcb_model *model);
+fcb_status fcb_model_score_row(const fcb_model *model, const float *params, const float *x, float *scratch,
+                               float *scores);
+
 /* The rows x feature_dim representation phi of the last forward call. */
 const float *fcb_model_features(const fcb_model *model, const fcb_workspace *ws);
 

@@ -133,6 +133,10 @@ typedef struct {
 
 fcb_status fcb_agent_stats_get(const fcb_agent *agent, fcb_agent_stats *out);
 
+/* The context width and number of actions the agent was opened with. */
+int fcb_agent_input_dim(const fcb_agent *agent);
+int fcb_agent_num_actions(const fcb_agent *agent);
+
 /* Convenience: the model version decide uses now. */
 int64_t fcb_agent_model_version(const fcb_agent *agent);
 
