@@ -13,7 +13,8 @@
  * Build (from an installed libfedcb):
  *   cc news_page.c $(pkg-config --cflags --libs fedcb) -o news_page
  * Run:
- *   news_page --agent agent.ini --data visitors.vw --blocks 30 --block-size 100 [--seed N]
+ *   news_page --agent agent.ini --data visitors.vw --blocks 30 --block-size 100 [--max-wait S] [--seed N]
+ * With a coordinator the page stops early when the federation is over.
  * Output: one line per block on stdout, "block B version V clicks C/N rate R". */
 #define _POSIX_C_SOURCE 200809L
 
@@ -31,6 +32,8 @@ typedef struct {
     int *labels; /* 0-based */
     float *x;    /* n x dim */
 } visitors;
+
+#define USAGE "usage: news_page --agent INI --data FILE [--blocks N] [--block-size N] [--max-wait S] [--seed N]"
 
 static int fail(const char *what)
 {
@@ -123,11 +126,13 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* With a coordinator: until a model newer than `version` is deployed, or
- * the federation is over. Returns 0 when it is over. */
-static int wait_for_new_model(fcb_agent *agent, int64_t version)
+/* With a coordinator: waits until a model newer than `version` is deployed,
+ * the federation is over (returns 0), or max_wait seconds pass (0: no
+ * limit). A page never stops serving: after max_wait it goes on with the
+ * model it has, as it would while the coordinator is unreachable. */
+static int wait_for_new_model(fcb_agent *agent, int64_t version, double max_wait)
 {
-    for (;;) {
+    for (int waited_ms = 0; max_wait <= 0.0 || waited_ms < max_wait * 1000.0; waited_ms += 20) {
         fcb_agent_stats s;
         fcb_agent_stats_get(agent, &s);
         if (s.model_version > version)
@@ -136,6 +141,7 @@ static int wait_for_new_model(fcb_agent *agent, int64_t version)
             return 0;
         sleep_ms(20);
     }
+    return 1;
 }
 
 int main(int argc, char **argv)
@@ -143,6 +149,7 @@ int main(int argc, char **argv)
     const char *agent_ini = NULL, *data = NULL;
     int blocks = 30, block_size = 100;
     uint64_t seed = 1;
+    double max_wait = 0.0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--agent") == 0)
             agent_ini = argv[i + 1];
@@ -152,13 +159,15 @@ int main(int argc, char **argv)
             blocks = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--block-size") == 0)
             block_size = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--max-wait") == 0)
+            max_wait = atof(argv[i + 1]);
         else if (strcmp(argv[i], "--seed") == 0)
             seed = strtoull(argv[i + 1], NULL, 10);
         else
-            return fail("usage: news_page --agent INI --data FILE [--blocks N] [--block-size N] [--seed N]");
+            return fail(USAGE);
     }
     if (!agent_ini || !data || blocks < 1 || block_size < 1 || argc % 2 == 0)
-        return fail("usage: news_page --agent INI --data FILE [--blocks N] [--block-size N] [--seed N]");
+        return fail(USAGE);
 
     fcb_agent *agent;
     if (fcb_agent_open_ini(agent_ini, &agent) != FCB_OK) {
@@ -199,7 +208,7 @@ int main(int argc, char **argv)
         printf("block %d version %lld clicks %d/%d rate %.4f\n", b + 1, (long long)served, clicks, block_size,
                clicks / (double)block_size);
         fflush(stdout);
-        if (stats.federated && !wait_for_new_model(agent, served))
+        if (stats.federated && !wait_for_new_model(agent, served, max_wait))
             break;
     }
     const char *learner = fcb_agent_learner_error(agent);

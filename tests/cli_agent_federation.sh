@@ -6,6 +6,10 @@
 # data. The applications' online click rate rises over the rounds and ends
 # within 0.05 of `fedcb simulate` of the same setting (same partition,
 # model, policy, examples per round and rounds).
+# Then offline: the coordinator is killed with SIGKILL mid-run; the
+# applications go on deciding with the model they have, and when the
+# coordinator is restarted on its state directory their agents catch up and
+# the run finishes.
 source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 cli_init "$@"
 source "$(dirname "${BASH_SOURCE[0]}")/net_common.sh"
@@ -84,4 +88,45 @@ awk -v a="$apps_first" -v b="$apps_last" 'BEGIN { exit !(b >= a + 0.3) }' ||
     die "the applications' click rate did not rise: $apps_first -> $apps_last"
 awk -v a="$apps_last" -v b="$sim_last" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.05) }' ||
     die "the applications end at $apps_last, simulate at $sim_last: more than 0.05 apart"
+
+say "offline: the coordinator killed and restarted while the applications serve"
+LISTEN_PORT=0 start_coordinator coord2 --config "$REAL" --tls-dir "$WORK/ca" --out "$WORK/coord2-out" \
+    --state-dir "$WORK/coord2-state"
+coord=$COORD_PID
+pids=()
+for i in 0 1 2; do
+    host=$WORK/host$i
+    rm -f "$host"/interactions.db*
+    sed -i "s/^coordinator = .*/coordinator = 127.0.0.1:$PORT/" "$host/agent.ini"
+    (cd "$host" && run_against_prefix "$APP" --agent "$host/agent.ini" --data "$host/visitors.vw" \
+        --blocks 1000 --block-size 100 --max-wait 0.5 --seed $((i + 11))) >"$WORK/off$i.out" 2>"$WORK/off$i.err" &
+    pids+=($!)
+    NET_PIDS+=($!)
+done
+wait_rounds "$WORK/coord2-out" 5 120
+kill -9 "$coord"
+wait "$coord" 2>/dev/null || true
+before=$(wc -l <"$WORK/coord2-out/metrics.jsonl")
+served_before=$(grep -c '^block ' "$WORK/off0.out")
+sleep 3
+served_offline=$(($(grep -c '^block ' "$WORK/off0.out") - served_before))
+last_version=$(awk '$1 == "block" { v = $4 } END { print v }' "$WORK/off0.out")
+say "   killed after $before rounds; application 0 served $served_offline blocks while it was down (model $last_version)"
+[[ $served_offline -ge 2 ]] || die "application 0 stopped serving while the coordinator was down"
+sleep 1
+LISTEN_PORT=$PORT start_coordinator coord3 --config "$REAL" --tls-dir "$WORK/ca" --out "$WORK/coord2-out" \
+    --state-dir "$WORK/coord2-state"
+coord=$COORD_PID
+grep -q "resuming after round" "$WORK/coord3.err" || die "the restarted coordinator did not resume"
+wait_exit "$coord" 600 coord3
+[[ $EXIT_STATUS -eq 0 ]] || { tail -5 "$WORK/coord3.err" >&2; die "the restarted coordinator exited with $EXIT_STATUS"; }
+[[ $(wc -l <"$WORK/coord2-out/metrics.jsonl") -eq $ROUNDS ]] || die "the resumed run did not record $ROUNDS rounds"
+for i in 0 1 2; do
+    wait_exit "${pids[$i]}" 120 "off$i"
+    [[ $EXIT_STATUS -eq 0 ]] || { tail -5 "$WORK/off$i.err" >&2; die "application $i exited with $EXIT_STATUS"; }
+done
+no_sanitizer_report "$WORK"/coord2.err "$WORK"/coord3.err "$WORK"/off*.err
+final_version=$(awk '$1 == "block" { v = $4 } END { print v }' "$WORK/off0.out")
+[[ $final_version -gt $last_version ]] || die "application 0 never got a model after the restart ($final_version)"
+say "   after the restart application 0 caught up to model $final_version; the run finished its $ROUNDS rounds"
 say "PASS"
