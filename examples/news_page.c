@@ -216,7 +216,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "news_page: the agent's learner stopped: %s\n", learner);
         status = 1;
     }
-    if (fcb_agent_close(agent) != FCB_OK) {
+    /* A failed store fails the close with the same error: say it once. */
+    if (fcb_agent_close(agent) != FCB_OK && status == 0) {
         fprintf(stderr, "news_page: %s\n", fcb_last_error());
         status = 1;
     }
