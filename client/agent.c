@@ -449,6 +449,8 @@ fcb_status fcb_agent_close(fcb_agent *a)
         st = fcb_agent_store_close(a->store);
         a->store = NULL;
     }
+    if (st == FCB_OK && a->learner_error[0])
+        st = fcb_fail(FCB_ERR_STATE, "agent: the learner had stopped: %s", a->learner_error);
     free_agent(a);
     return st;
 }

@@ -135,7 +135,7 @@ static fcb_status call(fcb_net_client *nc, const char *method, const ProtobufCMe
         }
         now = fcb_wall_seconds();
         if (now - nc->unreachable_since >= nc->options.give_up) {
-            st = fcb_fail(FCB_ERR_IO, "%s: gave up after %.0f s: coordinator %s unreachable: %s", nc->who,
+            st = fcb_fail(FCB_ERR_IO, "%s: gave up after %g s: coordinator %s unreachable: %s", nc->who,
                           nc->options.give_up, nc->options.coordinator, nc->cause[0] ? nc->cause : result.details);
             break;
         }

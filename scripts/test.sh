@@ -10,8 +10,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # clang and libclang-rt-14-dev (its libFuzzer runtime) build the fuzz_wire
 # test; without them that test fails. iproute2 makes the network namespaces
 # of the deployment test (tests/cli_deployment.sh). g++ compiles the public
-# headers as C++ (tests/cli_headers.sh).
-"$root/scripts/install-deps.sh" dataset-fashion-mnist gnuplot-nox valgrind clang libclang-rt-14-dev jq iproute2 g++
+# headers as C++ (tests/cli_headers.sh). python3 and python3-numpy run the
+# Python module's test (tests/cli_python.sh), numpy cases included.
+"$root/scripts/install-deps.sh" dataset-fashion-mnist gnuplot-nox valgrind clang libclang-rt-14-dev jq iproute2 g++ \
+  python3 python3-numpy
 
 valgrind_build="$root/build-valgrind"
 cmake -S "$root" -B "$valgrind_build" -DCMAKE_BUILD_TYPE=Debug -DFEDCB_BUILD_TESTS=OFF >/dev/null
