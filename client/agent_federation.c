@@ -32,15 +32,6 @@ static fcb_status round_contexts(void *context, int client, int round, fcb_round
     return batch.contexts(batch.context, client, round, out);
 }
 
-static float no_feedback(void *context, int row, int action, fcb_rng *rng)
-{
-    (void)context;
-    (void)row;
-    (void)action;
-    (void)rng;
-    return 0.0f;
-}
-
 static void deployed(void *context, int64_t version, const float *params)
 {
     fcb_agent_deploy(context, params, version);
@@ -72,7 +63,7 @@ static fcb_status federate(fcb_agent *a)
     if (st == FCB_OK) {
         fcb_client_setup setup;
         fcb_client_setup_from_plan(&a->plan, &a->model, &setup);
-        fcb_data_source source = {&f, round_contexts, no_feedback, NULL, NULL};
+        fcb_data_source source = {&f, round_contexts, fcb_no_feedback, NULL, NULL};
         fcb_net_client_work work = {&setup, NULL, 0, fcb_net_client_initial_params(nc), plan->examples_per_round,
                                     &source, NULL, deployed, a};
         st = fcb_net_client_run(nc, &work);

@@ -20,19 +20,9 @@ static fcb_status batch_contexts(void *context, int client, int round, fcb_round
     return FCB_OK;
 }
 
-/* Never asked: every row of a logged batch carries its reward. */
-static float no_feedback(void *context, int row, int action, fcb_rng *rng)
-{
-    (void)context;
-    (void)row;
-    (void)action;
-    (void)rng;
-    return 0.0f;
-}
-
 fcb_data_source fcb_agent_batch_source(fcb_agent_batch *b)
 {
-    fcb_data_source source = {b, batch_contexts, no_feedback, NULL, NULL};
+    fcb_data_source source = {b, batch_contexts, fcb_no_feedback, NULL, NULL};
     return source;
 }
 

@@ -39,4 +39,9 @@ typedef struct {
                           int *losers, double *shown_utility);
 } fcb_data_source;
 
+/* The feedback function of a source whose every row carries its logged
+ * reward (replayed logs, an application's resolved events): never asked;
+ * returns 0. */
+float fcb_no_feedback(void *context, int row, int action, fcb_rng *rng);
+
 #endif

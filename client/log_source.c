@@ -33,18 +33,8 @@ static fcb_status contexts(void *context, int client, int round, fcb_round_conte
     return FCB_OK;
 }
 
-/* Not asked for: every row of a replayed round carries its logged reward. */
-static float no_feedback(void *context, int row, int action, fcb_rng *rng)
-{
-    (void)context;
-    (void)row;
-    (void)action;
-    (void)rng;
-    return 0.0f;
-}
-
 fcb_data_source fcb_log_source_as_data_source(fcb_log_source *s)
 {
-    fcb_data_source source = {s, contexts, no_feedback, NULL, NULL};
+    fcb_data_source source = {s, contexts, fcb_no_feedback, NULL, NULL};
     return source;
 }
