@@ -323,6 +323,32 @@ static int sample_action(const float *probs, int k, double u)
     return 0;
 }
 
+/* The events lock is held for well under a microsecond per decision. A
+ * thread that finds it taken tries again for a while before sleeping in
+ * the kernel: with 2 threads deciding, sleeping on it and being woken made
+ * the p99 of decide 22-34 us instead of 1.8-2.7 us (docs/performance.md,
+ * "Agent"). */
+enum { EVENTS_LOCK_TRIES = 100 };
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static void lock_events(fcb_agent *a)
+{
+    for (int i = 0; i < EVENTS_LOCK_TRIES; i++) {
+        if (pthread_mutex_trylock(&a->events_lock) == 0)
+            return;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&a->events_lock);
+}
+
 /* scores -> probabilities with the model's policy, under the read lock. */
 static fcb_status score(fcb_agent *a, const float *x, float *probs, int64_t *version)
 {
@@ -355,7 +381,7 @@ fcb_status fcb_agent_decide(fcb_agent *a, const float *x, int dim, fcb_decision 
     if (st != FCB_OK)
         return fcb_fail_context(st, "fcb_agent_decide");
     double now = fcb_agent_now();
-    pthread_mutex_lock(&a->events_lock);
+    lock_events(a);
     uint64_t id = a->next_id++;
     int action = sample_action(probs, k, event_uniform(a->options.seed, id));
     size_t slot = (size_t)(id % (uint64_t)a->options.pending_capacity);
@@ -402,7 +428,7 @@ fcb_status fcb_agent_feedback(fcb_agent *a, uint64_t id, float reward)
     if (!isfinite(reward))
         return fcb_fail(FCB_ERR_ARG, "fcb_agent_feedback: event %llu: reward is not finite", (unsigned long long)id);
     double now = fcb_agent_now();
-    pthread_mutex_lock(&a->events_lock);
+    lock_events(a);
     fcb_events_expire(a, now);
     fcb_status st = FCB_OK;
     fcb_event_slot *s = &a->slots[id % (uint64_t)a->options.pending_capacity];
