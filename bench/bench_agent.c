@@ -636,7 +636,8 @@ static int usage(void)
     fprintf(stderr, "usage: bench_agent [SECONDS [dense20|named20|named1024 off|full|normal THREADS [PACE]]]\n"
                     "       bench_agent SECONDS parts   (the parts of one decision only)\n"
                     "  SECONDS per measured run (default 2); with a cell, runs that cell only, without the\n"
-                    "  baseline (for perf); PACE: decisions/s offered, over all threads (default: as many as it can)\n");
+                    "  baseline (for perf); PACE: decisions/s offered, over all threads\n"
+                    "  (default: as many as it can)\n");
     return 2;
 }
 
