@@ -170,7 +170,7 @@ static fcb_status init_events(fcb_agent *a)
     a->slot_x = malloc((size_t)p * (size_t)d * sizeof(float));
     if (!a->slots || !a->slot_x)
         return fcb_fail(FCB_ERR_NOMEM, "agent: out of memory for %d pending events", p);
-    return fcb_resolved_init(&a->resolved, p, d);
+    return fcb_agent_batch_init(&a->resolved.rows, p, d);
 }
 
 /* One stored decision at open: pending, rewarded or expired. */
@@ -233,7 +233,7 @@ static fcb_status resume(fcb_agent *a)
 
 static void free_agent(fcb_agent *a)
 {
-    fcb_resolved_free(&a->resolved);
+    fcb_agent_batch_free(&a->resolved.rows);
     free(a->slots);
     free(a->slot_x);
     free(a->params);

@@ -3,48 +3,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-fcb_status fcb_resolved_init(fcb_resolved_ring *r, int capacity, int dim)
-{
-    memset(r, 0, sizeof *r);
-    r->capacity = capacity;
-    r->ids = malloc((size_t)capacity * sizeof *r->ids);
-    r->actions = malloc((size_t)capacity * sizeof *r->actions);
-    r->propensities = malloc((size_t)capacity * sizeof *r->propensities);
-    r->rewards = malloc((size_t)capacity * sizeof *r->rewards);
-    r->x = malloc((size_t)capacity * (size_t)dim * sizeof *r->x);
-    if (!r->ids || !r->actions || !r->propensities || !r->rewards || !r->x)
-        return fcb_fail(FCB_ERR_NOMEM, "agent: out of memory for %d resolved events", capacity);
-    return FCB_OK;
-}
-
-void fcb_resolved_free(fcb_resolved_ring *r)
-{
-    free(r->ids);
-    free(r->actions);
-    free(r->propensities);
-    free(r->rewards);
-    free(r->x);
-    memset(r, 0, sizeof *r);
-}
-
 /* Appends a resolved event; when the ring is full the oldest resolved one
  * is dropped from learning (it stays in the store) and counted. */
 void fcb_events_resolve(fcb_agent *a, uint64_t id, const float *x, int action, float propensity, float reward)
 {
     fcb_resolved_ring *r = &a->resolved;
-    int d = a->options.input_dim;
-    if (r->count == r->capacity) {
-        r->head = (r->head + 1) % r->capacity;
-        r->count--;
+    fcb_event_rows *rows = &r->rows;
+    int d = rows->dim;
+    if (rows->n == rows->capacity) {
+        r->head = (r->head + 1) % rows->capacity;
+        rows->n--;
         atomic_fetch_add(&a->dropped, 1);
     }
-    int at = (r->head + r->count) % r->capacity;
-    r->ids[at] = id;
-    r->actions[at] = action;
-    r->propensities[at] = propensity;
-    r->rewards[at] = reward;
-    memcpy(r->x + (size_t)at * d, x, (size_t)d * sizeof(float));
-    r->count++;
+    int at = (r->head + rows->n) % rows->capacity;
+    rows->ids[at] = id;
+    rows->actions[at] = action;
+    rows->propensities[at] = propensity;
+    rows->rewards[at] = reward;
+    memcpy(rows->x + (size_t)at * d, x, (size_t)d * sizeof(float));
+    rows->n++;
     pthread_cond_broadcast(&a->events_changed);
 }
 
@@ -99,16 +76,17 @@ void fcb_agent_batch_free(fcb_agent_batch *b)
 void fcb_events_take(fcb_agent *a, fcb_agent_batch *b)
 {
     fcb_resolved_ring *r = &a->resolved;
+    const fcb_event_rows *rows = &r->rows;
     int d = b->dim;
-    b->n = r->count < b->capacity ? r->count : b->capacity;
+    b->n = rows->n < b->capacity ? rows->n : b->capacity;
     for (int i = 0; i < b->n; i++) {
-        int at = (r->head + i) % r->capacity;
-        b->ids[i] = r->ids[at];
-        b->actions[i] = r->actions[at];
-        b->propensities[i] = r->propensities[at];
-        b->rewards[i] = r->rewards[at];
-        memcpy(b->x + (size_t)i * d, r->x + (size_t)at * d, (size_t)d * sizeof(float));
+        int at = (r->head + i) % rows->capacity;
+        b->ids[i] = rows->ids[at];
+        b->actions[i] = rows->actions[at];
+        b->propensities[i] = rows->propensities[at];
+        b->rewards[i] = rows->rewards[at];
+        memcpy(b->x + (size_t)i * d, rows->x + (size_t)at * d, (size_t)d * sizeof(float));
     }
-    r->head = (r->head + b->n) % r->capacity;
-    r->count -= b->n;
+    r->head = (r->head + b->n) % rows->capacity;
+    r->rows.n -= b->n;
 }

@@ -29,14 +29,21 @@ typedef struct {
     int state;                /* FCB_EVENT_* */
 } fcb_event_slot;
 
-/* Resolved events (a reward, or 0 when the window passed) awaiting a round. */
+/* Rows of resolved events: an event id, its context, the action taken, its
+ * propensity and its reward (given, or 0 when the window passed). */
 typedef struct {
-    int capacity, head, count;
+    int capacity, n, dim;
     uint64_t *ids;
     int *actions;
     float *propensities;
     float *rewards;
-    float *x;                 /* capacity x input_dim */
+    float *x;                 /* capacity x dim */
+} fcb_event_rows;
+
+/* Resolved events awaiting a round: rows used as a ring from head, n of them. */
+typedef struct {
+    fcb_event_rows rows;
+    int head;
 } fcb_resolved_ring;
 
 /* The background learner: local, or a federation's (agent_federation.c). */
@@ -90,21 +97,12 @@ fcb_status fcb_agent_adopt_plan(fcb_agent *a, const fcb_client_plan *plan, const
 void fcb_agent_set_learner_error(fcb_agent *a, const char *message);
 
 /* agent_events.c; all called with events_lock held. */
-fcb_status fcb_resolved_init(fcb_resolved_ring *r, int capacity, int dim);
-void fcb_resolved_free(fcb_resolved_ring *r);
 void fcb_events_resolve(fcb_agent *a, uint64_t id, const float *x, int action, float propensity, float reward);
 /* Events older than the feedback window count as 0. */
 void fcb_events_expire(fcb_agent *a, double now);
 
 /* A learner's batch of resolved events, taken out of the ring. */
-typedef struct {
-    int capacity, n, dim;
-    uint64_t *ids;
-    int *actions;
-    float *propensities;
-    float *rewards;
-    float *x;
-} fcb_agent_batch;
+typedef fcb_event_rows fcb_agent_batch;
 
 fcb_status fcb_agent_batch_init(fcb_agent_batch *b, int capacity, int dim);
 void fcb_agent_batch_free(fcb_agent_batch *b);

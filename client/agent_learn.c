@@ -47,7 +47,7 @@ void fcb_agent_wait_batch(fcb_agent *a, int min_events, double seconds, int part
     for (;;) {
         double now = fcb_agent_now();
         fcb_events_expire(a, now);
-        if (a->stopping || a->resolved.count >= min_events || now >= until)
+        if (a->stopping || a->resolved.rows.n >= min_events || now >= until)
             break;
         /* Wake at least every 100 ms: events expire with time, not with calls. */
         double wait = until - now < 0.1 ? until - now : 0.1;
@@ -57,7 +57,7 @@ void fcb_agent_wait_batch(fcb_agent *a, int min_events, double seconds, int part
             break;
     }
     b->n = 0;
-    if (!a->stopping && (partial || a->resolved.count >= min_events))
+    if (!a->stopping && (partial || a->resolved.rows.n >= min_events))
         fcb_events_take(a, b);
     pthread_mutex_unlock(&a->events_lock);
 }
