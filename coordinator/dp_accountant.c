@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <string.h>
 
-enum { MAX_FRACTIONAL_TERMS = 1000 };
+/* Small sigma with moderate q needs thousands of terms (q = 0.2, sigma 0.3:
+ * about 2,600); past this many the order is given up as +inf. */
+enum { MAX_FRACTIONAL_TERMS = 100000 };
 
 /* The series stops once its terms fall below e^-30 of the running total. */
 static const double NEGLIGIBLE_LOG_RATIO = 30.0;
