@@ -272,8 +272,8 @@ static void test_fashion_mnist(void **state)
 {
     (void)state;
     if (access(FASHION_DIR, R_OK) != 0) {
-        printf("SKIP: %s not installed (Debian package dataset-fashion-mnist)\n", FASHION_DIR);
-        return;
+        print_message("%s not installed (Debian package dataset-fashion-mnist)\n", FASHION_DIR);
+        skip();
     }
     fcb_dataset train, test;
     if (fcb_dataset_load_fashion_mnist(FASHION_DIR, &train, &test) != FCB_OK)

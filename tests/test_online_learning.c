@@ -187,12 +187,14 @@ static void test_online_rewards(void **state)
 
     /* Uniform: 1/K with a standard error of 0.0007. */
     assert_true(fabs(uniform_reward - 0.1) < 0.005);
-    assert_true(greedy_reward >= 0.0 && greedy_reward <= 1.0);
+    /* Greedy learns too (0.747 with SEED): far above uniform, short of the
+     * explorers it is not asked to beat. */
+    assert_true(greedy_reward >= 0.6);
     assert_true(softmax_reward >= 0.75);
     assert_true(igw_reward >= 0.75);
     assert_true(linucb_reward >= 0.75);
-    /* Thompson is reported, not asserted (not part of the requirement). */
-    assert_true(thompson_reward >= 0.0 && thompson_reward <= 1.0);
+    /* Thompson sampling learns as LinUCB does (0.912 with SEED). */
+    assert_true(thompson_reward >= 0.75);
 }
 
 int main(void)

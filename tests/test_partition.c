@@ -217,7 +217,9 @@ static void test_iid_labels_match_global_mix(void **state)
 {
     (void)state;
     /* Chi-square test of independence of client and label; df = 9 * 9 = 81,
-     * so the statistic is about 81 +- 13 under IID assignment. */
+     * so the statistic is about 81 +- 13 under IID assignment. Two-sided: a
+     * partition that deals labels out evenly (a statistic near 0) is not
+     * IID sampling either. */
     enum { N = 20000, CLIENTS = 10 };
     int *labels = make_labels(N, 5);
     int *rows = identity_rows(N);
@@ -234,8 +236,11 @@ static void test_iid_labels_match_global_mix(void **state)
             chi2 += diff * diff / expected;
         }
     }
+    print_message("IID partition: chi-square %.1f (df 81)\n", chi2);
     if (chi2 > 81.0 + 4.0 * 12.7)
         fail_msg("chi-square %.1f too large for IID", chi2);
+    if (chi2 < 81.0 - 4.0 * 12.7)
+        fail_msg("chi-square %.1f too small for IID: labels dealt out too evenly", chi2);
     fcb_partition_free(&part);
     free(rows);
     free(labels);
