@@ -18,6 +18,8 @@ fcb_status fcb_plan_client_setup(const fcb_config *c, const fcb_model *model, fc
     s->sgd.momentum = (float)c->momentum;
     s->sgd.weight_decay = (float)c->weight_decay;
     s->sgd.clip_norm = (float)c->clip_norm;
+    s->max_weight = (float)c->max_weight;
+    s->scale_weights = c->scale_weights;
     fcb_status st = fcb_sgd_config_validate(&s->sgd);
     if (st != FCB_OK)
         return fcb_fail_context(st, "[train]");
@@ -188,6 +190,8 @@ fcb_status fcb_plan_client_plan(const fcb_config *c, const fcb_model *model, fcb
     out->batch_size = setup.batch_size;
     out->sgd = setup.sgd;
     out->seed = setup.seed;
+    out->max_weight = setup.max_weight;
+    out->scale_weights = setup.scale_weights;
     out->examples_per_round = c->examples_per_round;
     return fcb_client_plan_validate(out);
 }

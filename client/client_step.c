@@ -92,9 +92,14 @@ static fcb_status check_rows(const fcb_client_buffers *b, int n, int client_id)
 
 /* Feedback for every decision taken this round (or the logged rewards of
  * a replayed log), the importance weights and the round totals. */
-static void observe_all(const fcb_round_contexts *in, const fcb_data_source *source, fcb_client_buffers *b,
-                        fcb_rng *rng, fcb_client_result *result)
+static void observe_all(const fcb_client_setup *setup, const fcb_round_contexts *in, const fcb_data_source *source,
+                        fcb_client_buffers *b, fcb_rng *rng, fcb_client_result *result)
 {
+    /* Epsilon-greedy's smallest propensity is epsilon / K: scaled by it, no
+     * weight exceeds 1 (the reference implementation's normalisation). */
+    float scale = setup->scale_weights
+                      ? setup->policy.epsilon / (float)setup->model->config.num_actions
+                      : 1.0f;
     for (int i = 0; i < in->n; i++) {
         int a = b->actions[i];
         b->rewards[i] = in->actions ? in->rewards[i] : source->feedback(source->context, i, a, rng);
@@ -102,7 +107,8 @@ static void observe_all(const fcb_round_contexts *in, const fcb_data_source *sou
         if (source->true_reward)
             result->true_reward_sum += source->true_reward(source->context, i, a);
         result->propensity_sum += b->propensities[i];
-        b->weights[i] = 1.0f / b->propensities[i];
+        float w = scale / b->propensities[i];
+        b->weights[i] = setup->max_weight > 0.0f && !(w <= setup->max_weight) ? setup->max_weight : w;
     }
     result->examples = in->n;
 }
@@ -214,7 +220,7 @@ fcb_status fcb_client_round(const fcb_client_setup *setup, fcb_client_buffers *b
 
     fcb_rng feedback_rng;
     fcb_rng_init(&feedback_rng, setup->seed, FCB_STREAM_FEEDBACK, (uint32_t)client_id, (uint32_t)round);
-    observe_all(in, source, b, &feedback_rng, result);
+    observe_all(setup, in, source, b, &feedback_rng, result);
 
     /* The doubly robust loss's reward model: the current model before training. */
     if (setup->loss == FCB_LOSS_DOUBLY_ROBUST)
@@ -273,7 +279,7 @@ fcb_status fcb_client_linear_round(const fcb_client_setup *setup, fcb_client_buf
 
     fcb_rng feedback_rng;
     fcb_rng_init(&feedback_rng, setup->seed, FCB_STREAM_FEEDBACK, (uint32_t)client_id, (uint32_t)round);
-    observe_all(in, source, b, &feedback_rng, result);
+    observe_all(setup, in, source, b, &feedback_rng, result);
     fcb_linstats_zero(stats);
     st = fcb_linstats_add(stats, b->phi, in->n, b->actions, b->rewards);
     if (st != FCB_OK)
@@ -291,4 +297,6 @@ void fcb_client_setup_from_plan(const fcb_client_plan *plan, const fcb_model *mo
     s->batch_size = plan->batch_size;
     s->sgd = plan->sgd;
     s->seed = plan->seed;
+    s->max_weight = plan->max_weight;
+    s->scale_weights = plan->scale_weights;
 }

@@ -28,6 +28,8 @@ typedef struct {
     int batch_size;
     fcb_sgd_config sgd;
     uint64_t seed;
+    float max_weight;       /* importance weights 1/p: 0 = unclipped, else at most this */
+    int scale_weights;      /* epsilon-greedy: weights times epsilon / K, so at most 1 */
 } fcb_client_setup;
 
 #include "client_plan.h"

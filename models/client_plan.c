@@ -15,5 +15,9 @@ fcb_status fcb_client_plan_validate(const fcb_client_plan *p)
         st = fcb_fail(FCB_ERR_CONFIG, "train.loss = %s needs the true reward of every action, which a client with "
                                       "its own data does not know; use chosen_squared or importance_squared",
                       fcb_loss_kind_name(p->loss));
+    if (st == FCB_OK && !(p->max_weight >= 0.0f))
+        st = fcb_fail(FCB_ERR_CONFIG, "plan: max_weight %g must be >= 0", p->max_weight);
+    if (st == FCB_OK && p->scale_weights && p->policy.kind != FCB_POLICY_EPSILON_GREEDY)
+        st = fcb_fail(FCB_ERR_CONFIG, "plan: scale_weights applies to epsilon_greedy only");
     return st;
 }

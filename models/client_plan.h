@@ -19,6 +19,8 @@ typedef struct {
     int batch_size;
     fcb_sgd_config sgd;
     uint64_t seed;            /* the client's random streams: (seed, purpose, client, round) */
+    float max_weight;         /* importance weights: 0 = unclipped, else at most this */
+    int scale_weights;        /* epsilon-greedy: weights times epsilon / K */
     int examples_per_round;   /* the most contexts a client trains on per round */
 } fcb_client_plan;
 

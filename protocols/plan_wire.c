@@ -35,6 +35,8 @@ void fcb_plan_to_wire(const fcb_client_plan *p, Fedcb__ClientPlan *m, Fedcb__Mod
     m->clip_norm = p->sgd.clip_norm;
     m->seed = p->seed;
     m->examples_per_round = (uint32_t)p->examples_per_round;
+    m->max_weight = p->max_weight;
+    m->scale_weights = p->scale_weights;
 }
 
 fcb_status fcb_plan_from_wire(const Fedcb__ClientPlan *m, fcb_client_plan *p)
@@ -72,6 +74,8 @@ fcb_status fcb_plan_from_wire(const Fedcb__ClientPlan *m, fcb_client_plan *p)
     p->sgd.weight_decay = (float)m->weight_decay;
     p->sgd.clip_norm = (float)m->clip_norm;
     p->seed = m->seed;
+    p->max_weight = (float)m->max_weight;
+    p->scale_weights = m->scale_weights;
     p->examples_per_round = (int)m->examples_per_round;
     st = fcb_client_plan_validate(p);
     if (st != FCB_OK)

@@ -86,6 +86,8 @@ typedef struct {
     double momentum;
     double weight_decay;
     double clip_norm;
+    double max_weight;      /* importance weights: 0 = unclipped, else at most this */
+    int scale_weights;      /* epsilon-greedy: importance weights times epsilon / K (at most 1) */
     /* [server] */
     char server_optimizer[FCB_CONFIG_NAME_MAX];
     double server_learning_rate;
