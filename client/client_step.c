@@ -140,6 +140,9 @@ static fcb_status bandit_batch_loss(void *context, int epoch, const int *rows, i
         b->batch_rewards[i] = b->rewards[rows[i]];
         b->batch_weights[i] = b->weights[rows[i]];
         b->batch_propensities[i] = b->propensities[rows[i]];
+        /* max_weight bounds the doubly robust correction's 1/p too. */
+        if (bb->setup->max_weight > 0.0f && b->batch_propensities[i] * bb->setup->max_weight < 1.0f)
+            b->batch_propensities[i] = 1.0f / bb->setup->max_weight;
     }
     switch (bb->setup->loss) {
     case FCB_LOSS_CHOSEN_SQUARED:

@@ -2,7 +2,8 @@
 # fmnist-init scenario: with unclipped weights 1/p a propensity near 0 makes
 # the first round's gradient non-finite, and the run stops with that one
 # line; with train.max_weight = 10 (softmax) or train.scale_weights
-# (epsilon-greedy, weights times eps/K) it learns past the pretrained model.
+# (epsilon-greedy, weights times eps/K) it learns past the pretrained model,
+# and so does the doubly robust loss under epsilon-greedy with max_weight.
 # 10 rounds; needs the Debian package dataset-fashion-mnist (scripts/test.sh
 # installs it).
 source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
@@ -32,6 +33,8 @@ check_learns() {
 }
 check_learns softmax-clipped --set policy.kind=softmax --set train.max_weight=10
 check_learns egreedy-scaled --set policy.kind=epsilon_greedy --set train.scale_weights=true
+# The doubly robust correction r/p is bounded by the same clip.
+check_learns dr-clipped --set policy.kind=epsilon_greedy --set train.loss=doubly_robust --set train.max_weight=10
 
 run_fedcb bad simulate "${IPS[@]}" --set policy.kind=softmax --set train.scale_weights=true
 [[ $RC -ne 0 ]] && grep -q "train.scale_weights" "$RUN_ERR" || die "scale_weights with softmax: $(cat "$RUN_ERR")"
