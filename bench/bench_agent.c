@@ -468,7 +468,7 @@ static void print_parts(void)
     TIME_PART(ns, clock_gettime(CLOCK_MONOTONIC, &ts); acc += ts.tv_nsec);
     printf("| clock_gettime(CLOCK_MONOTONIC) (the latency probe; two per timed call) | %.1f |\n", ns);
     TIME_PART(ns, clock_gettime(CLOCK_REALTIME, &ts); acc += ts.tv_nsec);
-    printf("| clock_gettime(CLOCK_REALTIME) (decide's timestamp, fcb_agent_now) | %.1f |\n", ns);
+    printf("| clock_gettime(CLOCK_REALTIME) (decide's timestamp, fcb_epoch_seconds) | %.1f |\n", ns);
 
     float params[K * DENSE_D + K];
     model_of_width(DENSE_D, params);

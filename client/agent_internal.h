@@ -89,7 +89,6 @@ struct fcb_agent {
 
 /* agent.c */
 fcb_status fcb_agent_open_with(const fcb_agent_options *options, fcb_learner_main federation, fcb_agent **out);
-double fcb_agent_now(void);
 /* Replaces the deciding model (a learner's new one); shapes must agree. */
 void fcb_agent_deploy(fcb_agent *a, const float *params, int64_t version);
 /* Replaces the model's shape, policy and parameters (a federation's plan). */

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "wall_time.h"
 
 static fcb_status batch_contexts(void *context, int client, int round, fcb_round_contexts *out)
 {
@@ -42,10 +43,10 @@ static struct timespec deadline_after(double seconds)
 
 void fcb_agent_wait_batch(fcb_agent *a, int min_events, double seconds, int partial, fcb_agent_batch *b)
 {
-    double until = fcb_agent_now() + seconds;
+    double until = fcb_epoch_seconds() + seconds;
     pthread_mutex_lock(&a->events_lock);
     for (;;) {
-        double now = fcb_agent_now();
+        double now = fcb_epoch_seconds();
         fcb_events_expire(a, now);
         if (a->stopping || a->resolved.rows.n >= min_events || now >= until)
             break;

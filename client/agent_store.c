@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "wall_time.h"
 
 enum {
     BATCH_RECORDS = 1024,   /* the writer hands slots back to the puts at least this often */
@@ -250,13 +251,6 @@ static fcb_status query_int(const fcb_agent_store *s, sqlite3 *db, const char *s
     }
     sqlite3_finalize(q);
     return rc == SQLITE_OK ? FCB_OK : sql_fail(s->path, db, rc, sql);
-}
-
-static double clock_seconds(clockid_t clock)
-{
-    struct timespec t;
-    clock_gettime(clock, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* ---- opening ---- */
@@ -594,7 +588,7 @@ static fcb_status bound_age(fcb_agent_store *s)
     sqlite3_stmt *q = s->q[Q_FIRST_YOUNG];
     sqlite3_int64 young = 0;
     int found = 0;
-    int rc = sqlite3_bind_double(q, 1, clock_seconds(CLOCK_REALTIME) - s->max_age);
+    int rc = sqlite3_bind_double(q, 1, fcb_epoch_seconds() - s->max_age);
     if (rc != SQLITE_OK)
         return sql_fail(s->path, s->db, rc, "binding max_age");
     fcb_status st = first_id(s, q, &young, &found, "finding old decisions");
@@ -663,7 +657,7 @@ static void *writer_main(void *arg)
             st = step_done(s, s->q[Q_BEGIN], "starting a transaction");
             in_transaction = st == FCB_OK;
             transaction_records = 0;
-            transaction_start = clock_seconds(CLOCK_MONOTONIC);
+            transaction_start = fcb_wall_seconds();
         }
         if (st == FCB_OK)
             st = write_records(s, first, n);
@@ -684,7 +678,7 @@ static void *writer_main(void *arg)
         int holding = s->model_pending && !model;
         int commit_now = !holding && (s->count == 0 || s->flush_waiters > 0 || model || s->stopping ||
                                       transaction_records >= COMMIT_RECORDS ||
-                                      clock_seconds(CLOCK_MONOTONIC) - transaction_start >= COMMIT_SECONDS);
+                                      fcb_wall_seconds() - transaction_start >= COMMIT_SECONDS);
         if (!commit_now)
             continue;
         uint64_t applied = s->applied;
