@@ -1,11 +1,11 @@
 #include <errno.h>
 #include <ini.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent_federation.h"
+#include "text_reader.h"
 
 /* The public entry points: an agent that can join a federation. */
 
@@ -33,17 +33,6 @@ static int parse_long(const char *value, long *out)
     errno = 0;
     long v = strtol(value, &end, 10);
     if (errno || end == value || *end != '\0')
-        return 0;
-    *out = v;
-    return 1;
-}
-
-static int parse_double(const char *value, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(value, &end);
-    if (errno || end == value || *end != '\0' || !isfinite(v))
         return 0;
     *out = v;
     return 1;
@@ -93,18 +82,12 @@ static int set_number(ini_state *s, const char *name, const char *value)
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         if (strcmp(name, keys[k].name) != 0)
             continue;
-        long l;
         double d;
-        if (keys[k].i || keys[k].l) {
-            if (!parse_long(value, &l) || (keys[k].i && (l < -2147483647L || l > 2147483647L)))
-                return -1;
-            if (keys[k].i)
-                *keys[k].i = (int)l;
-            else
-                *keys[k].l = l;
-            return 1;
-        }
-        if (!parse_double(value, &d))
+        if (keys[k].i)
+            return fcb_parse_int(value, keys[k].i) ? 1 : -1;
+        if (keys[k].l)
+            return parse_long(value, keys[k].l) ? 1 : -1;
+        if (!fcb_parse_double(value, &d))
             return -1;
         if (keys[k].f)
             *keys[k].f = (float)d;
