@@ -96,6 +96,7 @@ static const config_key KEYS[] = {
     FIELD("server", "beta1", KEY_DOUBLE, server_beta1),
     FIELD("server", "beta2", KEY_DOUBLE, server_beta2),
     FIELD("server", "tau", KEY_DOUBLE, server_tau),
+    FIELD("server", "bias_correction", KEY_BOOL, server_bias_correction),
     FIELD("server", "weighting", KEY_NAME, weighting),
     FIELD("server", "update_norm_bound", KEY_DOUBLE, update_norm_bound),
     FIELD("feedback", "mode", KEY_NAME, feedback_mode),

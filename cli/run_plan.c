@@ -143,6 +143,7 @@ static fcb_status plan_server(const fcb_config *c, fcb_server_opt_config *sc)
     sc->beta1 = (float)c->server_beta1;
     sc->beta2 = (float)c->server_beta2;
     sc->tau = (float)c->server_tau;
+    sc->bias_correction = c->server_bias_correction;
     return fcb_server_opt_config_validate(sc);
 }
 

@@ -21,6 +21,7 @@ fcb_server_opt_config fcb_server_opt_config_defaults(fcb_server_opt_kind kind)
     config.beta1 = 0.9f;
     config.beta2 = 0.99f;
     config.tau = 1e-3f;
+    config.bias_correction = 0;
     return config;
 }
 
@@ -49,6 +50,11 @@ fcb_status fcb_server_opt_config_validate(const fcb_server_opt_config *config)
     if (!(config->tau > 0.0f) || !isfinite(config->tau))
         return fcb_fail(FCB_ERR_CONFIG, "server.tau must be > 0 and finite (got %g)",
                         (double)config->tau);
+    if (config->bias_correction != 0 && config->bias_correction != 1)
+        return fcb_fail(FCB_ERR_CONFIG, "server.bias_correction must be true or false");
+    if (config->bias_correction && config->kind != FCB_SERVER_ADAM)
+        return fcb_fail(FCB_ERR_CONFIG, "server.bias_correction applies to optimizer = adam only (got %s)",
+                        fcb_server_opt_kind_name(config->kind));
     return FCB_OK;
 }
 
@@ -106,7 +112,7 @@ fcb_status fcb_server_optimizer_init(fcb_server_optimizer *opt, const fcb_server
                         dim);
     }
     if (opt->v) {
-        float tau_squared = config->tau * config->tau;
+        float tau_squared = config->bias_correction ? 0.0f : config->tau * config->tau;
         for (size_t j = 0; j < dim; j++)
             opt->v[j] = tau_squared;
     }
@@ -129,10 +135,18 @@ static double sign(double value)
     return (double)((value > 0.0) - (value < 0.0));
 }
 
-/* One parameter's step, in double; m and v are 0 where the kind has none. */
-static element_state step_element(const fcb_server_opt_config *c, element_state s, double d)
+/* Keras' bias-corrected step size at step t = steps + 1; lr without correction. */
+static double step_size(const fcb_server_opt_config *c, long steps)
 {
-    double lr = c->learning_rate;
+    if (!c->bias_correction)
+        return c->learning_rate;
+    double t = (double)steps + 1.0;
+    return c->learning_rate * sqrt(1.0 - pow(c->beta2, t)) / (1.0 - pow(c->beta1, t));
+}
+
+/* One parameter's step, in double; m and v are 0 where the kind has none. */
+static element_state step_element(const fcb_server_opt_config *c, double lr, element_state s, double d)
+{
     double b1 = c->beta1;
     double b2 = c->beta2;
     element_state next = s;
@@ -178,12 +192,13 @@ fcb_status fcb_server_optimizer_apply(fcb_server_optimizer *opt, float *params,
     if (!params || !mean_delta)
         return fcb_fail(FCB_ERR_ARG, "server optimizer: params or mean_delta is NULL");
 
+    double lr = step_size(&opt->config, opt->steps);
     /* First pass only checks, so that a failure leaves everything unchanged. */
     for (size_t j = 0; j < opt->dim; j++) {
         if (!isfinite(mean_delta[j]))
             return fcb_fail(FCB_ERR_NUMERIC, "server optimizer: mean delta value %zu is %s", j,
                             isnan(mean_delta[j]) ? "NaN" : "infinite");
-        element_state next = step_element(&opt->config, load_element(opt, params, j), mean_delta[j]);
+        element_state next = step_element(&opt->config, lr, load_element(opt, params, j), mean_delta[j]);
         if (!fits_float(next.x) || !fits_float(next.m) || !fits_float(next.v))
             return fcb_fail(FCB_ERR_NUMERIC,
                             "server optimizer: step overflows at parameter %zu (value %g, delta %g)",
@@ -191,7 +206,7 @@ fcb_status fcb_server_optimizer_apply(fcb_server_optimizer *opt, float *params,
     }
 
     for (size_t j = 0; j < opt->dim; j++) {
-        element_state next = step_element(&opt->config, load_element(opt, params, j), mean_delta[j]);
+        element_state next = step_element(&opt->config, lr, load_element(opt, params, j), mean_delta[j]);
         params[j] = (float)next.x;
         if (opt->m)
             opt->m[j] = (float)next.m;

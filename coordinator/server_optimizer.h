@@ -19,6 +19,11 @@
  * As in the paper: m starts at 0, v starts at tau^2, and there is no bias
  * correction (unlike Kingma & Ba's Adam), so the first steps of adam and
  * yogi are small, about lr * (1-b1) / sqrt(1-b2) in size.
+ *
+ * adam with bias_correction is Kingma & Ba's Adam as Keras computes it (the
+ * server optimiser of the reference implementation of Agarwal, McMahan, Xu):
+ * v starts at 0 and, at step t = 1, 2, ...,
+ *            x += lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + tau).
  * The arithmetic is done in double per element; m and v are stored as float. */
 
 typedef enum {
@@ -35,6 +40,7 @@ typedef struct {
     float beta1;         /* adaptive ones, [0, 1) */
     float beta2;         /* adam and yogi, [0, 1) */
     float tau;           /* adaptivity (epsilon) of the adaptive ones, > 0 */
+    int bias_correction; /* adam only: 1 = Kingma & Ba / Keras bias correction */
 } fcb_server_opt_config;
 
 /* Defaults for a kind: sgd lr 1, momentum 0 (plain FedAvg); the adaptive

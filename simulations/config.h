@@ -95,6 +95,7 @@ typedef struct {
     double server_beta1;
     double server_beta2;
     double server_tau;
+    int server_bias_correction; /* adam: Kingma & Ba / Keras bias correction */
     char weighting[FCB_CONFIG_NAME_MAX];
     double update_norm_bound;
     /* [feedback] */

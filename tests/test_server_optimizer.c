@@ -24,22 +24,26 @@ typedef struct {
     double m_scale[DIM]; /* same recursion on |terms|: the size float rounding is relative to */
     double v_scale[DIM];
     int yogi_grew, yogi_shrank;
+    int t; /* steps taken */
 } reference;
 
 static void reference_init(reference *ref, const float *x0, const fcb_server_opt_config *c)
 {
     memset(ref, 0, sizeof *ref);
-    double tau = c->tau;
+    double v0 = c->bias_correction ? 0.0 : (double)c->tau * c->tau;
     for (int j = 0; j < DIM; j++) {
         ref->x[j] = x0[j];
-        ref->v[j] = tau * tau;
-        ref->v_scale[j] = tau * tau;
+        ref->v[j] = v0;
+        ref->v_scale[j] = v0;
     }
 }
 
 static void reference_step(reference *ref, const fcb_server_opt_config *c, const float *delta)
 {
     double lr = c->learning_rate, b1 = c->beta1, b2 = c->beta2, tau = c->tau, mu = c->momentum;
+    ref->t++;
+    if (c->bias_correction) /* Keras: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) */
+        lr = lr * sqrt(1.0 - pow(b2, ref->t)) / (1.0 - pow(b1, ref->t));
     for (int j = 0; j < DIM; j++) {
         double d = delta[j];
         if (c->kind == FCB_SERVER_SGD) {
@@ -142,6 +146,54 @@ static void test_adam_matches_reference(void **state)
     (void)state;
     fcb_server_opt_config config = config_for(FCB_SERVER_ADAM);
     check_against_reference(&config, 3);
+}
+
+static void test_bias_corrected_adam_matches_reference(void **state)
+{
+    (void)state;
+    fcb_server_opt_config config = config_for(FCB_SERVER_ADAM);
+    config.bias_correction = 1;
+    check_against_reference(&config, 6);
+}
+
+/* A constant delta d gives m_t = (1 - b1^t) d and v_t = (1 - b2^t) d^2, so
+ * each bias-corrected step is exactly lr d / (|d| + tau / sqrt(1 - b2^t)):
+ * about lr in size from the first step on, where the uncorrected first step is
+ * lr (1 - b1) d / (sqrt(1 - b2) |d| + tau): 3.16 lr at b1 0.9, b2 0.999. */
+static void test_bias_corrected_adam_constant_delta_closed_form(void **state)
+{
+    (void)state;
+    fcb_server_opt_config config = fcb_server_opt_config_defaults(FCB_SERVER_ADAM);
+    config.learning_rate = 0.01f;
+    config.beta2 = 0.999f;
+    config.tau = 1e-7f;
+    config.bias_correction = 1;
+    const double d = -0.3;
+    float x = 2.0f, delta = (float)d;
+    double expected = 2.0;
+    fcb_server_optimizer opt;
+    assert_int_equal(fcb_server_optimizer_init(&opt, &config, 1), FCB_OK);
+    for (int t = 1; t <= 50; t++) {
+        float before = x;
+        assert_int_equal(fcb_server_optimizer_apply(&opt, &x, &delta), FCB_OK);
+        double step = (double)config.learning_rate * (double)delta /
+                      (fabs((double)delta) + (double)config.tau / sqrt(1.0 - pow(config.beta2, t)));
+        expected += step;
+        assert_true(fabs(((double)x - (double)before) - step) <= 1e-6 * fabs(step) + 4e-7);
+        assert_true(fabs(step + (double)config.learning_rate) < 1e-4); /* about -lr every step */
+    }
+    assert_true(fabs((double)x - expected) <= 1e-5);
+    fcb_server_optimizer_free(&opt);
+
+    config.bias_correction = 0;
+    x = 2.0f;
+    assert_int_equal(fcb_server_optimizer_init(&opt, &config, 1), FCB_OK);
+    assert_int_equal(fcb_server_optimizer_apply(&opt, &x, &delta), FCB_OK);
+    double uncorrected = (double)config.learning_rate * (1.0 - config.beta1) * d /
+                         (sqrt(1.0 - (double)config.beta2) * fabs(d) + (double)config.tau);
+    assert_true(fabs(((double)x - 2.0) - uncorrected) <= 1e-6);
+    assert_true(fabs(uncorrected) > 3.0 * config.learning_rate);
+    fcb_server_optimizer_free(&opt);
 }
 
 static void test_yogi_matches_reference(void **state)
@@ -347,6 +399,12 @@ static void test_bad_config_rejected(void **state)
         expect_config_error(&bad, "server.momentum");
         bad.momentum = -0.1f;
         expect_config_error(&bad, "server.momentum");
+        bad = good;
+        bad.bias_correction = 1;
+        if (kinds[k] == FCB_SERVER_ADAM)
+            assert_int_equal(fcb_server_opt_config_validate(&bad), FCB_OK);
+        else
+            expect_config_error(&bad, "server.bias_correction applies to optimizer = adam only");
     }
 
     fcb_server_opt_kind kind = FCB_SERVER_SGD;
@@ -480,6 +538,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sgd_matches_reference),
         cmocka_unit_test(test_adam_matches_reference),
+        cmocka_unit_test(test_bias_corrected_adam_matches_reference),
+        cmocka_unit_test(test_bias_corrected_adam_constant_delta_closed_form),
         cmocka_unit_test(test_yogi_matches_reference),
         cmocka_unit_test(test_adagrad_matches_reference),
         cmocka_unit_test(test_sgd_lr1_is_fedavg),
