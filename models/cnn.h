@@ -6,11 +6,13 @@
 #include "model.h"
 
 /* The convolutional part of an FCB_ARCH_CNN model (model.c runs its dense
- * layers). Conv layers work on chunks of at most FCB_CNN_CHUNK images so the
- * im2col buffers stay bounded whatever the workspace capacity; a training
- * batch up to that size is one sgemm per layer. */
+ * layers). Conv layers run on chunks of at most FCB_CNN_CHUNK images: the
+ * im2col buffers stay bounded whatever the workspace capacity, and a small
+ * product stays in cache. Training the paper's CNN at batch 64 ran faster
+ * with chunks of 8 images than with one product over the batch (64) or 16
+ * (bench_models, docs/results/cnn.md). */
 
-enum { FCB_CNN_CHUNK = 64 };
+enum { FCB_CNN_CHUNK = 8 };
 
 /* Checks the CNN keys of model->config, fills in an inferred image_shape,
  * the conv geometry and parameter offsets from *offset (advanced past

@@ -583,7 +583,7 @@ static void test_maxpool_input_gradient(void **state)
     size_t in = fcb_conv_image_out(&g), pool = fcb_conv_image_pool(&g);
     float conv[105], pooled[18], R[18], dconv[105];
     int argmax[18];
-    double convd[105], ref[18];
+    double convd[105] = {0}, ref[18];
     kink_report k;
     kink_reset(&k);
     fcb_rng rng;
