@@ -66,6 +66,8 @@ static const config_key KEYS[] = {
     FIELD("clients", "round_deadline", KEY_DOUBLE, round_deadline),
     FIELD("model", "arch", KEY_NAME, arch),
     LIST("model", "hidden", hidden, num_hidden),
+    LIST("model", "image_shape", image_shape, num_image_shape),
+    LIST("model", "conv_channels", conv_channels, num_conv_channels),
     FIELD("model", "normalize_input", KEY_BOOL, normalize_input),
     FIELD("model", "input_dim", KEY_INT, model_input_dim),
     FIELD("model", "num_actions", KEY_INT, model_num_actions),
@@ -187,6 +189,9 @@ void fcb_config_default(fcb_config *c)
     strcpy(c->arch, "linear");
     c->hidden[0] = 64;
     c->num_hidden = 1;
+    c->conv_channels[0] = 32; /* the EMNIST CNN of Agarwal, McMahan, Xu (2023) */
+    c->conv_channels[1] = 64;
+    c->num_conv_channels = 2;
     strcpy(c->policy, "softmax");
     c->epsilon = 0.2;
     c->temperature = 0.05;

@@ -80,6 +80,9 @@ static fcb_status plan_from_options(const fcb_agent_options *o, fcb_client_plan 
     fcb_status st = fcb_arch_from_name(o->arch, &p->model.arch);
     if (st != FCB_OK)
         return fcb_fail_context(st, "agent option arch");
+    if (p->model.arch == FCB_ARCH_CNN)
+        return fcb_fail(FCB_ERR_CONFIG, "agent option arch: cnn is not available in the agent (it has no image "
+                                        "shape options); use linear or mlp");
     p->model.input_dim = o->input_dim;
     p->model.num_actions = o->num_actions;
     if (p->model.arch == FCB_ARCH_MLP) {

@@ -196,14 +196,14 @@ static void handle_register(service *sv, fcb_rpc_call *call, const uint8_t *req,
     Fedcb__RegisterReply r = FEDCB__REGISTER_REPLY__INIT;
     Fedcb__ClientPlan plan;
     Fedcb__ModelSpec spec;
-    uint32_t hidden[FCB_MAX_HIDDEN];
+    fcb_model_spec_lists lists;
     r.protocol_version = FCB_PROTOCOL_VERSION;
     r.run_id = (char *)o->machine.config_hash;
     r.rounds = (uint32_t)fcb_federation_total_rounds(sv->fed);
     r.num_params = sv->fed->config.model.model->num_params;
     r.max_message_bytes = fcb_wire_message_limit(sv->fed->gm->model_bytes);
     if (o->plan) {
-        fcb_plan_to_wire(o->plan, &plan, &spec, hidden);
+        fcb_plan_to_wire(o->plan, &plan, &spec, &lists);
         r.plan = &plan;
         r.n_initial_params = r.num_params;
         r.initial_params = (float *)o->initial_params;

@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cnn.h"
 #include "name_table.h"
 #include "vec.h"
 
 static const fcb_name_entry ARCH_NAMES[] = {
     {"linear", FCB_ARCH_LINEAR},
     {"mlp", FCB_ARCH_MLP},
+    {"cnn", FCB_ARCH_CNN},
 };
 
 fcb_status fcb_arch_from_name(const char *name, fcb_arch *out)
@@ -45,7 +47,7 @@ static kernel_kind choose_kernel(int n, int in_dim, int out_dim)
 
 static fcb_status validate_config(const fcb_model_config *config)
 {
-    if (config->arch != FCB_ARCH_LINEAR && config->arch != FCB_ARCH_MLP)
+    if (config->arch != FCB_ARCH_LINEAR && config->arch != FCB_ARCH_MLP && config->arch != FCB_ARCH_CNN)
         return fcb_fail(FCB_ERR_ARG, "model: unknown architecture %d", (int)config->arch);
     if (config->input_dim < 1)
         return fcb_fail(FCB_ERR_ARG, "model: input_dim = %d must be >= 1", config->input_dim);
@@ -63,6 +65,12 @@ static fcb_status validate_config(const fcb_model_config *config)
         (config->num_hidden < 1 || config->num_hidden > FCB_MAX_HIDDEN))
         return fcb_fail(FCB_ERR_ARG, "model: an mlp needs 1..%d hidden layers, got num_hidden = %d",
                         FCB_MAX_HIDDEN, config->num_hidden);
+    if (config->arch == FCB_ARCH_CNN && (config->num_hidden < 0 || config->num_hidden > FCB_MAX_HIDDEN))
+        return fcb_fail(FCB_ERR_ARG, "model: a cnn takes 0..%d dense hidden layers, got num_hidden = %d",
+                        FCB_MAX_HIDDEN, config->num_hidden);
+    if (config->arch != FCB_ARCH_CNN && config->num_conv != 0)
+        return fcb_fail(FCB_ERR_ARG, "model: only a cnn has conv layers, got num_conv = %d for %s",
+                        config->num_conv, fcb_arch_name(config->arch));
     for (int i = 0; i < config->num_hidden; i++) {
         if (config->hidden[i] < 1)
             return fcb_fail(FCB_ERR_ARG, "model: hidden[%d] = %d must be >= 1", i,
@@ -84,6 +92,11 @@ fcb_status fcb_model_init(fcb_model *model, const fcb_model_config *config)
     model->num_layers = config->num_hidden + 1;
     int in = config->input_dim;
     size_t offset = 0;
+    if (config->arch == FCB_ARCH_CNN) {
+        status = fcb_cnn_layout(model, &offset, &in);
+        if (status != FCB_OK)
+            return status;
+    }
     for (int l = 0; l < model->num_layers; l++) {
         int out = l < config->num_hidden ? config->hidden[l] : config->num_actions;
         model->layer_in[l] = in;
@@ -111,11 +124,13 @@ fcb_status fcb_model_init_params(const fcb_model *model, float *params, fcb_rng 
 {
     if (model == NULL || params == NULL)
         return fcb_fail(FCB_ERR_ARG, "fcb_model_init_params: model and params must not be NULL");
-    if (model->config.arch == FCB_ARCH_MLP && rng == NULL)
-        return fcb_fail(FCB_ERR_ARG, "fcb_model_init_params: an mlp needs an rng");
+    if (model->config.arch != FCB_ARCH_LINEAR && rng == NULL)
+        return fcb_fail(FCB_ERR_ARG, "fcb_model_init_params: an %s needs an rng", fcb_arch_name(model->config.arch));
     memset(params, 0, model->num_params * sizeof *params);
     if (model->config.arch == FCB_ARCH_LINEAR)
         return FCB_OK;
+    if (model->config.arch == FCB_ARCH_CNN)
+        fcb_cnn_init_params(model, params, rng);
 
     int last = model->num_layers - 1;
     for (int l = 0; l < model->num_layers; l++) {
@@ -160,6 +175,14 @@ fcb_status fcb_workspace_init(fcb_workspace *ws, const fcb_model *model, int cap
         return fcb_fail(FCB_ERR_NOMEM, "fcb_workspace_init: cannot allocate buffers for %d rows",
                         capacity);
     }
+    ws->dense_input = ws->input;
+    if (model->config.arch == FCB_ARCH_CNN) {
+        fcb_status status = fcb_cnn_workspace_init(ws, model, capacity);
+        if (status != FCB_OK) {
+            fcb_workspace_free(ws);
+            return status;
+        }
+    }
     return FCB_OK;
 }
 
@@ -173,6 +196,14 @@ void fcb_workspace_free(fcb_workspace *ws)
         free(ws->activation[l]);
         free(ws->delta[l]);
     }
+    for (int j = 0; j < FCB_MAX_CONV; j++) {
+        free(ws->col[j]);
+        free(ws->pooled[j]);
+        free(ws->argmax[j]);
+    }
+    free(ws->conv_out);
+    free(ws->dpooled);
+    free(ws->dflat);
     memset(ws, 0, sizeof *ws);
 }
 
@@ -252,7 +283,7 @@ static void relu(float *values, size_t count)
 
 static const float *layer_input(const fcb_workspace *ws, int l)
 {
-    return l == 0 ? ws->input : ws->activation[l - 1];
+    return l == 0 ? ws->dense_input : ws->activation[l - 1];
 }
 
 fcb_status fcb_model_forward(const fcb_model *model, const float *params, const float *x, int n,
@@ -272,6 +303,8 @@ fcb_status fcb_model_forward(const fcb_model *model, const float *params, const 
         return status;
     if (model->config.normalize_input)
         normalize_rows(ws->input, ws->input_norm, n, model->config.input_dim);
+    if (model->config.arch == FCB_ARCH_CNN)
+        fcb_cnn_forward(model, params, n, ws);
 
     int last = model->num_layers - 1;
     for (int l = 0; l <= last; l++) {
@@ -358,6 +391,11 @@ fcb_status fcb_model_backward(const fcb_model *model, const float *params, const
         const float *in = layer_input(ws, l);
         affine_param_grad(delta, in, n, model->layer_in[l], model->layer_out[l],
                           grad + model->weight_offset[l], grad + model->bias_offset[l]);
+        if (l == 0 && model->config.arch == FCB_ARCH_CNN) {
+            affine_input_grad(delta, n, model->layer_in[0], params + model->weight_offset[0], model->layer_out[0],
+                              ws->dense_input, ws->dflat);
+            fcb_cnn_backward(model, params, n, ws, grad);
+        }
         if (l == 0)
             break;
         affine_input_grad(delta, n, model->layer_in[l], params + model->weight_offset[l],
@@ -370,12 +408,14 @@ fcb_status fcb_model_backward(const fcb_model *model, const float *params, const
 const float *fcb_model_features(const fcb_model *model, const fcb_workspace *ws)
 {
     int num_hidden = model->config.num_hidden;
-    return num_hidden == 0 ? ws->input : ws->activation[num_hidden - 1];
+    return num_hidden == 0 ? ws->dense_input : ws->activation[num_hidden - 1];
 }
 
 size_t fcb_model_row_scratch(const fcb_model *model)
 {
     size_t n = (size_t)model->config.input_dim;
+    if (model->config.arch == FCB_ARCH_CNN)
+        n += fcb_cnn_row_scratch(model);
     for (int l = 0; l + 1 < model->num_layers; l++)
         n += (size_t)model->layer_out[l];
     return n;
@@ -396,6 +436,10 @@ fcb_status fcb_model_score_row(const fcb_model *model, const float *params, cons
         in = scratch;
     }
     float *next = scratch + d;
+    if (model->config.arch == FCB_ARCH_CNN) {
+        in = fcb_cnn_row_forward(model, params, in, next);
+        next += fcb_cnn_row_scratch(model);
+    }
     int last = model->num_layers - 1;
     for (int l = 0; l <= last; l++) {
         float *out = l == last ? scores : next;

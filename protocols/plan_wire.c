@@ -3,17 +3,27 @@
 #include <string.h>
 
 void fcb_plan_to_wire(const fcb_client_plan *p, Fedcb__ClientPlan *m, Fedcb__ModelSpec *spec,
-                      uint32_t hidden[FCB_MAX_HIDDEN])
+                      fcb_model_spec_lists *lists)
 {
     fedcb__model_spec__init(spec);
-    spec->arch = p->model.arch == FCB_ARCH_MLP ? "mlp" : "linear";
+    spec->arch = (char *)fcb_arch_name(p->model.arch);
     spec->input_dim = (uint32_t)p->model.input_dim;
     spec->num_actions = (uint32_t)p->model.num_actions;
     for (int i = 0; i < p->model.num_hidden; i++)
-        hidden[i] = (uint32_t)p->model.hidden[i];
+        lists->hidden[i] = (uint32_t)p->model.hidden[i];
     spec->n_hidden = (size_t)p->model.num_hidden;
-    spec->hidden = hidden;
+    spec->hidden = lists->hidden;
     spec->normalize_input = p->model.normalize_input;
+    if (p->model.arch == FCB_ARCH_CNN) {
+        for (int i = 0; i < 3; i++)
+            lists->image_shape[i] = (uint32_t)p->model.image_shape[i];
+        spec->n_image_shape = 3;
+        spec->image_shape = lists->image_shape;
+        for (int i = 0; i < p->model.num_conv; i++)
+            lists->conv_channels[i] = (uint32_t)p->model.conv_channels[i];
+        spec->n_conv_channels = (size_t)p->model.num_conv;
+        spec->conv_channels = lists->conv_channels;
+    }
     fedcb__client_plan__init(m);
     m->model = spec;
     m->policy = (char *)fcb_policy_kind_name(p->policy.kind);
@@ -43,16 +53,24 @@ fcb_status fcb_plan_from_wire(const Fedcb__ClientPlan *m, fcb_client_plan *p)
 {
     memset(p, 0, sizeof *p);
     const Fedcb__ModelSpec *spec = m->model;
-    if (!spec || spec->n_hidden > FCB_MAX_HIDDEN)
-        return fcb_fail(FCB_ERR_ARG, "registration: the plan's model is missing or too deep");
-    p->model.arch = strcmp(spec->arch, "mlp") == 0 ? FCB_ARCH_MLP : FCB_ARCH_LINEAR;
+    if (!spec || spec->n_hidden > FCB_MAX_HIDDEN || spec->n_conv_channels > FCB_MAX_CONV ||
+        (spec->n_image_shape != 0 && spec->n_image_shape != 3))
+        return fcb_fail(FCB_ERR_ARG, "registration: the plan's model is missing, too deep or has a malformed image shape");
+    fcb_status st = fcb_arch_from_name(spec->arch, &p->model.arch);
+    if (st != FCB_OK)
+        return fcb_fail_context(FCB_ERR_ARG, "registration: plan");
     p->model.input_dim = (int)spec->input_dim;
     p->model.num_actions = (int)spec->num_actions;
     p->model.num_hidden = (int)spec->n_hidden;
     for (size_t i = 0; i < spec->n_hidden; i++)
         p->model.hidden[i] = (int)spec->hidden[i];
     p->model.normalize_input = spec->normalize_input;
-    fcb_status st = fcb_policy_kind_from_name(m->policy, &p->policy.kind);
+    for (size_t i = 0; i < spec->n_image_shape; i++)
+        p->model.image_shape[i] = (int)spec->image_shape[i];
+    p->model.num_conv = (int)spec->n_conv_channels;
+    for (size_t i = 0; i < spec->n_conv_channels; i++)
+        p->model.conv_channels[i] = (int)spec->conv_channels[i];
+    st = fcb_policy_kind_from_name(m->policy, &p->policy.kind);
     if (st == FCB_OK)
         st = fcb_loss_kind_from_name(m->loss, &p->loss);
     if (st != FCB_OK)

@@ -59,9 +59,13 @@ typedef struct {
     double straggler_delay;   /* simulated seconds a straggler needs */
     double round_deadline;    /* simulated seconds; a later update is stale */
     /* [model] */
-    char arch[FCB_CONFIG_NAME_MAX];        /* linear | mlp */
+    char arch[FCB_CONFIG_NAME_MAX];        /* linear | mlp | cnn */
     int hidden[FCB_CONFIG_LIST_MAX];
     int num_hidden;
+    int image_shape[FCB_CONFIG_LIST_MAX];  /* cnn: H,W,C; empty or 0: a square single-channel image */
+    int num_image_shape;
+    int conv_channels[FCB_CONFIG_LIST_MAX]; /* cnn: filters per conv layer */
+    int num_conv_channels;
     int normalize_input;
     int model_input_dim;   /* real deployments: the context dimension (simulated: the data's) */
     int model_num_actions; /* real deployments: the number of actions (simulated: the data's classes) */

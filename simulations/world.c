@@ -147,6 +147,27 @@ static fcb_status configure_environment(fcb_world *w, const fcb_config *c, const
     return fcb_environment_validate(env);
 }
 
+static fcb_status cnn_config_from(const fcb_config *c, fcb_model_config *mc)
+{
+    if (c->num_hidden > FCB_MAX_HIDDEN)
+        return fcb_fail(FCB_ERR_CONFIG, "model.hidden: a CNN takes 0..%d dense hidden widths", FCB_MAX_HIDDEN);
+    if (c->num_conv_channels < 1 || c->num_conv_channels > FCB_MAX_CONV)
+        return fcb_fail(FCB_ERR_CONFIG, "model.conv_channels: a CNN needs 1..%d conv layers, got %d", FCB_MAX_CONV,
+                        c->num_conv_channels);
+    int infer = 1;
+    for (int i = 0; i < c->num_image_shape; i++)
+        infer = infer && c->image_shape[i] == 0;
+    if (!infer && c->num_image_shape != 3)
+        return fcb_fail(FCB_ERR_CONFIG, "model.image_shape: expected H,W,C (or 0 / empty), got %d values",
+                        c->num_image_shape);
+    for (int i = 0; i < 3 && !infer; i++)
+        mc->image_shape[i] = c->image_shape[i];
+    mc->num_conv = c->num_conv_channels;
+    for (int i = 0; i < c->num_conv_channels; i++)
+        mc->conv_channels[i] = c->conv_channels[i];
+    return FCB_OK;
+}
+
 fcb_status fcb_model_config_from(const fcb_config *c, int input_dim, int num_actions, fcb_model_config *mc)
 {
     memset(mc, 0, sizeof *mc);
@@ -156,7 +177,11 @@ fcb_status fcb_model_config_from(const fcb_config *c, int input_dim, int num_act
     fcb_status st = fcb_arch_from_name(c->arch, &mc->arch);
     if (st != FCB_OK || mc->arch == FCB_ARCH_LINEAR)
         return st;
-    if (c->num_hidden < 1 || c->num_hidden > FCB_MAX_HIDDEN)
+    if (mc->arch == FCB_ARCH_CNN) {
+        st = cnn_config_from(c, mc);
+        if (st != FCB_OK)
+            return st;
+    } else if (c->num_hidden < 1 || c->num_hidden > FCB_MAX_HIDDEN)
         return fcb_fail(FCB_ERR_CONFIG, "model.hidden: an MLP needs 1..%d hidden widths", FCB_MAX_HIDDEN);
     mc->num_hidden = c->num_hidden;
     for (int i = 0; i < c->num_hidden; i++)

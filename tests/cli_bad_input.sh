@@ -42,6 +42,14 @@ printf '[run]\nrounds = 3\n\n[policy]\ntempreature = 0.1\n' >"$WORK/unknown_key.
 expect_failure simulate --config "$WORK/unknown_key.ini"
 message_has "$WORK/unknown_key.ini:5" "tempreature" "policy"
 
+say "a cnn on contexts that are not a square image (synthetic_dim = 20)"
+expect_failure simulate --config "$BASE" --set model.arch=cnn
+message_has "cnn" "input_dim = 20 is not a square" "model.image_shape"
+
+say "a cnn image_shape that does not multiply to the context width"
+expect_failure simulate --config "$BASE" --set model.arch=cnn --set model.image_shape=4,4,1
+message_has "image_shape = 4,4,1" "input_dim = 20"
+
 say "unknown key through --set"
 expect_failure simulate --config "$BASE" --set policy.tempreature=0.1
 message_has "tempreature" "policy"

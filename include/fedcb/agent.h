@@ -32,7 +32,7 @@ typedef struct {
      * (the agent checks input_dim and num_actions agree). */
     int input_dim;            /* context width; named features hash into it */
     int num_actions;          /* K */
-    const char *arch;         /* "linear" (default) or "mlp" */
+    const char *arch;         /* "linear" (default) or "mlp" ("cnn" is refused) */
     int hidden;               /* mlp hidden units */
     const char *policy;       /* "softmax" (default), "epsilon_greedy", "igw", "greedy", "uniform" */
     float epsilon;            /* epsilon_greedy */
