@@ -96,7 +96,8 @@ for s in $scenarios; do
   for family in epsilon softmax igw linucb thompson; do
     p=$(best_policy "$out/tuning" "$s" "$family")
     params=$(parameters_of "$(policy_set "$t" "$p")")
-    chosen[$s]="${chosen[$s]}; $params"
+    chosen[$s]="${chosen[$s]}
+set = $params"
     echo "$s: $family $p ($params)" | tee -a "$out/selection.txt" >&2
   done
 done

@@ -1,4 +1,5 @@
 #include "bench_suite.h"
+#include "ini_lines.h"
 
 #include <ini.h>
 #include <stdio.h>
@@ -17,14 +18,6 @@ static int parse_fail(parse_state *ps, const char *fmt, const char *a, const cha
     snprintf(ps->error, sizeof ps->error, fmt, a, b);
     ps->status = FCB_ERR_CONFIG;
     return 0;
-}
-
-static int copy_text(char *dst, size_t size, const char *value)
-{
-    if (strlen(value) >= size)
-        return 0;
-    strcpy(dst, value);
-    return 1;
 }
 
 /* The entry for section "kind name", created on first sight. */
@@ -78,8 +71,11 @@ static int handle_entry(void *user, const char *section, const char *key, const 
         return parse_fail(ps, "section [%s] is not [suite], [scenario NAME] or [policy NAME]%s", section,
                           " (or too many of them)");
     if (strcmp(key, "set") == 0) {
+        /* Several `set` lines in a section add up, so that long overrides can be split. */
         char *sets = is_scenario ? ((fcb_suite_scenario *)entry)->sets : ((fcb_suite_policy *)entry)->sets;
-        if (!copy_text(sets, FCB_SUITE_SET_MAX, value))
+        size_t used = strlen(sets);
+        int n = snprintf(sets + used, FCB_SUITE_SET_MAX - used, "%s%s", used ? "; " : "", value);
+        if (n < 0 || (size_t)n >= FCB_SUITE_SET_MAX - used)
             return parse_fail(ps, "[%s] set: overrides longer than %s bytes", section, "1023");
         return 1;
     }
@@ -115,6 +111,11 @@ fcb_status fcb_suite_load(fcb_suite *s, const char *path)
     FILE *f = fopen(path, "r");
     if (!f)
         return fcb_fail(FCB_ERR_IO, "cannot open suite %s", path);
+    fcb_status lines = fcb_ini_check_lines(f, path);
+    if (lines != FCB_OK) {
+        fclose(f);
+        return lines;
+    }
     parse_state ps = {s, FCB_OK, ""};
     int line = ini_parse_file(f, handle_entry, &ps);
     fclose(f);

@@ -1,4 +1,5 @@
 #include "config_file.h"
+#include "ini_lines.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -379,6 +380,11 @@ fcb_status fcb_config_load(fcb_config *config, const char *path)
     FILE *f = fopen(path, "r");
     if (!f)
         return fcb_fail(FCB_ERR_IO, "cannot open config %s: %s", path, strerror(errno));
+    fcb_status lines = fcb_ini_check_lines(f, path);
+    if (lines != FCB_OK) {
+        fclose(f);
+        return lines;
+    }
     load_context ctx = {config, FCB_OK, ""};
     int line = ini_parse_file(f, handle_ini_entry, &ctx);
     /* inih reads a failed read as the end of the file (e.g. a directory). */

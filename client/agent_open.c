@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ini_lines.h"
+
 #include "agent_federation.h"
 #include "text_reader.h"
 
@@ -151,6 +153,8 @@ fcb_status fcb_agent_open_ini(const char *path, fcb_agent **out)
     fcb_status st = FCB_OK;
     if (!f) {
         st = fcb_fail(FCB_ERR_IO, "cannot open agent config %s: %s", path, strerror(errno));
+    } else if ((st = fcb_ini_check_lines(f, path)) != FCB_OK) {
+        fclose(f);
     } else {
         int rc = ini_parse_file(f, on_key, s);
         fclose(f);

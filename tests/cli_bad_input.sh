@@ -37,6 +37,11 @@ printf '[run]\nrounds = 3\nthis line has no equals sign\n' >"$WORK/malformed.ini
 expect_failure simulate --config "$WORK/malformed.ini"
 message_has "$WORK/malformed.ini:3"
 
+say "a line longer than the INI reader takes (it would be split in two)"
+printf '[run]\nrounds = 3 ; %0250d\n' 0 >"$WORK/long_line.ini"
+expect_failure simulate --config "$WORK/long_line.ini"
+message_has "$WORK/long_line.ini:2" "line longer than 198 characters"
+
 say "unknown key"
 printf '[run]\nrounds = 3\n\n[policy]\ntempreature = 0.1\n' >"$WORK/unknown_key.ini"
 expect_failure simulate --config "$WORK/unknown_key.ini"

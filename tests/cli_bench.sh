@@ -56,6 +56,11 @@ message_has "[scenario a] with [policy p]" "telepathy"
 printf '[policy p]\nset = policy.kind=greedy\n' >"$WORK/bad3.ini"
 expect_failure bench --suite "$WORK/bad3.ini" --out "$WORK/bad"
 message_has "[scenario NAME]"
+# A line longer than the INI reader takes is refused, not split in two.
+long=$(printf 'policy.temperature=0.05; %.0s' {1..9})
+printf '[scenario a]\nconfig = %s\n[policy p]\nset = %spolicy.kind=greedy\n' "$CONFIGS/tiny_softmax.ini" "$long" >"$WORK/bad4.ini"
+expect_failure bench --suite "$WORK/bad4.ini" --out "$WORK/bad"
+message_has "bad4.ini:4" "line longer than 198 characters"
 expect_failure bench --suite "$WORK/no-such-suite.ini"
 message_has "no-such-suite.ini"
 expect_failure bench --suite "$SUITE" --seeds 0
