@@ -22,6 +22,11 @@ dir=${1:?usage: bench/drift_recovery.sh DIR (a fedcb bench --out directory)}
 [[ -d $dir/cells ]] || { echo "drift_recovery.sh: $dir/cells: no such directory" >&2; exit 1; }
 command -v jq >/dev/null || { echo "drift_recovery.sh: needs jq" >&2; exit 1; }
 
+# A cell still running (or cut short) is left out.
+complete() { # metrics.jsonl rounds
+    [[ -f $1 && $(wc -l <"$1") -ge $2 ]]
+}
+
 # One line per seed: pre min recovered(rounds or -1) horizon
 change_stats() { # metrics.jsonl change_round
     jq -rs --argjson c "$2" '
@@ -57,7 +62,7 @@ for scenario_dir in "$dir"/cells/*/; do
         for policy_dir in "$scenario_dir"*/; do
             policy=$(basename "$policy_dir")
             for m in "$policy_dir"seed-*/metrics.jsonl; do
-                [[ -f $m ]] && change_stats "$m" "$change"
+                complete "$m" "$rounds" && change_stats "$m" "$change"
             done | awk -F'\t' -v policy="$policy" '
                 { n++; pre += $1; low += $2; horizon = $4
                   if ($3 < 0) missed++; else back += $3 }
@@ -86,7 +91,7 @@ for scenario_dir in "$dir"/cells/*/; do
         for policy_dir in "$scenario_dir"*/; do
             policy=$(basename "$policy_dir")
             for m in "$policy_dir"seed-*/metrics.jsonl; do
-                [[ -f $m ]] && half_stats "$m" "$half"
+                complete "$m" "$rounds" && half_stats "$m" "$half"
             done | awk -F'\t' -v policy="$policy" '
                 { n++; for (i = 1; i <= NF; i++) sum[i] += $i; if (NF > cols) cols = NF }
                 END {
