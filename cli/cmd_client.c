@@ -178,6 +178,8 @@ static fcb_status run_simulated(client_args *a)
             st = fcb_linstats_init(&probe, world.model.config.num_actions, fcb_linear_phi_dim(&world.model),
                                    setup.policy.diagonal);
             model_bytes = fcb_linstats_flat_size(&probe) * sizeof(double);
+            if (fcb_policy_uses_tilde(&setup.policy))
+                model_bytes += fcb_linstats_a_size(&probe) * sizeof(double);
             fcb_linstats_free(&probe);
         }
         a->options.config_hash = hash;

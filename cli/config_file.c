@@ -84,6 +84,9 @@ static const config_key KEYS[] = {
     FIELD("policy", "diagonal", KEY_BOOL, diagonal),
     FIELD("policy", "propensity_samples", KEY_INT, propensity_samples),
     FIELD("policy", "deploy_every", KEY_INT, deploy_every),
+    FIELD("policy", "forgetting", KEY_NAME, forgetting),
+    FIELD("policy", "discount", KEY_DOUBLE, discount),
+    FIELD("policy", "window", KEY_INT, window),
     FIELD("train", "loss", KEY_NAME, loss),
     FIELD("train", "local_epochs", KEY_INT, local_epochs),
     FIELD("train", "batch_size", KEY_INT, batch_size),
@@ -203,6 +206,9 @@ void fcb_config_default(fcb_config *c)
     c->ridge_lambda = 1.0;
     c->propensity_samples = 64;
     c->deploy_every = 1;
+    strcpy(c->forgetting, "none");
+    c->discount = 0.95;
+    c->window = 20;
     strcpy(c->loss, "chosen_squared");
     c->local_epochs = 1;
     c->batch_size = 16;
@@ -521,6 +527,13 @@ fcb_status fcb_config_validate(const fcb_config *c)
         {c->round_deadline > 0.0, "clients.round_deadline", "> 0"},
         {c->propensity_samples >= 1, "policy.propensity_samples", ">= 1"},
         {c->deploy_every >= 1, "policy.deploy_every", ">= 1"},
+        {strcmp(c->forgetting, "none") == 0 || strcmp(c->forgetting, "discount") == 0 ||
+             strcmp(c->forgetting, "window") == 0,
+         "policy.forgetting", "none, discount or window"},
+        {strcmp(c->forgetting, "none") == 0 || strcmp(c->policy, "linucb") == 0 || strcmp(c->policy, "thompson") == 0,
+         "policy.forgetting", "none unless policy.kind is linucb or thompson"},
+        {c->discount > 0.0 && c->discount <= 1.0, "policy.discount", "in (0, 1]"},
+        {c->window >= 1, "policy.window", ">= 1"},
         {c->local_epochs >= 1, "train.local_epochs", ">= 1"},
         {c->max_weight >= 0.0, "train.max_weight", ">= 0 (0 = unclipped)"},
         {!c->scale_weights || strcmp(c->policy, "epsilon_greedy") == 0, "train.scale_weights",

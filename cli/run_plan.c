@@ -41,6 +41,10 @@ fcb_status fcb_plan_client_setup(const fcb_config *c, const fcb_model *model, fc
     p->ridge_lambda = (float)c->ridge_lambda;
     p->diagonal = c->diagonal;
     p->propensity_samples = c->propensity_samples;
+    if (fcb_forgetting_from_name(c->forgetting, &p->forgetting) != FCB_OK)
+        return fcb_fail_context(FCB_ERR_CONFIG, "policy.forgetting");
+    p->discount = c->discount;
+    p->window = c->window;
     return fcb_policy_config_validate(p);
 }
 
@@ -171,6 +175,12 @@ fcb_status fcb_plan_federation(const fcb_config *c, const fcb_model *model, cons
     f->model.update_norm_bound = c->update_norm_bound;
     f->model.ridge_lambda = (float)c->ridge_lambda;
     f->model.diagonal = c->diagonal;
+    fcb_linforget_config *forget = &f->model.forgetting;
+    if (fcb_forgetting_from_name(c->forgetting, &forget->kind) != FCB_OK)
+        return fcb_fail_context(FCB_ERR_CONFIG, "policy.forgetting");
+    forget->gamma = c->discount;
+    forget->window = c->window;
+    forget->keep_tilde = policy == FCB_POLICY_LINUCB && forget->kind == FCB_FORGET_DISCOUNT && c->discount < 1.0;
     st = plan_server(c, &f->model.server);
     if (st == FCB_OK)
         st = plan_aggregation(c, &f->model.aggregation);

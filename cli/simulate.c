@@ -49,17 +49,13 @@ typedef struct {
 
 /* Linear bandits: every worker decides with the coordinator's deployed
  * posterior, copied rather than solved again. */
-static void share_deployed_posterior(simulation *sim)
+static fcb_status share_deployed_posterior(simulation *sim)
 {
     const fcb_linposterior *src = fcb_linear_model_posterior(sim->fed.gm);
-    for (int i = 0; src && i < sim->num_workers; i++) {
-        fcb_linposterior *dst = &sim->workers[i].client.posterior;
-        size_t kd = (size_t)src->num_actions * src->dim;
-        size_t chol = src->diagonal ? kd : kd * src->dim;
-        memcpy(dst->chol, src->chol, chol * sizeof(double));
-        memcpy(dst->theta, src->theta, kd * sizeof(double));
-        dst->lambda = src->lambda;
-    }
+    fcb_status st = FCB_OK;
+    for (int i = 0; src && st == FCB_OK && i < sim->num_workers; i++)
+        st = fcb_linposterior_copy(&sim->workers[i].client.posterior, src);
+    return st;
 }
 
 static fcb_status init_clients(simulation *sim)
@@ -93,7 +89,7 @@ static fcb_status init_workers(simulation *sim)
             st = fcb_sim_source_init(&sim->workers[i].source, &sim->world, sim->config);
     }
     if (st == FCB_OK)
-        share_deployed_posterior(sim);
+        st = share_deployed_posterior(sim);
     return st;
 }
 
@@ -260,7 +256,8 @@ static fcb_status run_rounds(simulation *sim, const fcb_simulate_options *option
             st = write_round(sim, out, &report, tally, round_start);
         if (st != FCB_OK)
             return st;
-        share_deployed_posterior(sim);
+        if ((st = share_deployed_posterior(sim)) != FCB_OK)
+            return st;
         if (options->progress)
             print_progress(sim, tally, fcb_wall_seconds() - start);
     }

@@ -39,6 +39,7 @@ struct fcb_net_client {
     fcb_client_worker worker;
     int linear;
     size_t stats_size;
+    size_t deployed_stats_size;  /* stats_size, plus D-LinUCB's A~ when the policy uses it */
     float *deployed;
     float *current;
     float *reference;
@@ -287,11 +288,15 @@ static fcb_status prepare_rounds(fcb_net_client *nc, const fcb_net_client_work *
             return st;
         fcb_linear_prior(m, work->base_params, nc->theta0);
         nc->stats_size = fcb_linstats_flat_size(&nc->stats);
+        nc->deployed_stats_size = nc->stats_size;
+        if (fcb_policy_uses_tilde(&work->setup->policy))
+            nc->deployed_stats_size += fcb_linstats_a_size(&nc->stats);
     }
     nc->limits = (fcb_wire_limits){
         .num_clients = (uint32_t)nc->options.client_id + 1,
         .num_params = p,
         .stats_size = nc->stats_size,
+        .deployed_stats_size = nc->deployed_stats_size,
         .linear = nc->linear,
         .max_examples = (uint64_t)work->examples_per_round,
         .config_hash = nc->run_id,
@@ -305,10 +310,14 @@ static fcb_status take_models(fcb_net_client *nc, const Fedcb__TaskReply *t)
 {
     size_t p = nc->num_params;
     if (t->n_deployed_stats) {
-        fcb_status st = fcb_linstats_from_flat(&nc->deployed_stats, t->deployed_stats, t->n_deployed_stats);
+        fcb_status st = fcb_linstats_from_flat(&nc->deployed_stats, t->deployed_stats, nc->stats_size);
         if (st == FCB_OK)
             st = fcb_linposterior_solve(&nc->worker.posterior, &nc->deployed_stats,
                                         nc->work->setup->policy.ridge_lambda, nc->theta0);
+        if (st == FCB_OK)
+            st = fcb_linposterior_set_tilde(&nc->worker.posterior, nc->deployed_stats_size > nc->stats_size
+                                                                        ? t->deployed_stats + nc->stats_size
+                                                                        : NULL);
         if (st != FCB_OK)
             return st;
         nc->deployed_version = t->deployed_version;

@@ -122,7 +122,7 @@ static int count_slot(const fcb_federation *f, const fcb_slot *sl, fcb_round_tot
         t->unavailable++;
         return 0;
     }
-    t->bytes_down += (double)f->gm->model_bytes * f->gm->downloads;
+    t->bytes_down += (double)f->gm->download_bytes;
     if (sl->state == FCB_SLOT_PENDING) {
         t->missing++;
         return 0;

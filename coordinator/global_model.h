@@ -5,6 +5,7 @@
 
 #include "aggregation_rule.h"
 #include "checkpoint_io.h"
+#include "linear_forgetting.h"
 #include "model.h"
 #include "model_scorer.h"
 #include "server_optimizer.h"
@@ -60,8 +61,8 @@ struct fcb_global_model {
     const char *update_kind;   /* "delta" | "linstats": the capability a client must have */
     const fcb_model *model;
     size_t update_size;        /* values in one update */
-    size_t model_bytes;        /* bytes of one model as sent */
-    int downloads;             /* models a sampled client receives per round */
+    size_t model_bytes;        /* bytes of one update (and of one score model) as sent */
+    size_t download_bytes;     /* bytes a sampled client receives per round */
     const fcb_aggregation_rule *rule; /* score models; NULL for linear bandits */
 };
 
@@ -77,6 +78,7 @@ typedef struct {
     /* linear bandits */
     double ridge_lambda;
     int diagonal;
+    fcb_linforget_config forgetting;
 } fcb_global_model_config;
 
 fcb_status fcb_score_model_create(const fcb_global_model_config *config, fcb_global_model **out);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "global_model.h"
+#include "linear_forgetting.h"
 #include "linear_model.h"
 #include "neural_linear.h"
 #include "sha256.h"
@@ -19,8 +20,10 @@ typedef struct {
     fcb_linstats *slot_stats;      /* capacity */
     int capacity;
     fcb_linstats global_stats;
-    double *deployed_stats;        /* flat global statistics at the last deployment */
+    double *deployed_stats;        /* flat global statistics at the last deployment, then A~ if kept */
     size_t stats_size;
+    size_t deployed_size;          /* stats_size, plus A~'s size when LinUCB forgets by discount */
+    fcb_linforget forget;
     fcb_linposterior deployed_posterior;
     fcb_linposterior current_posterior;
     fcb_linear_scorer scorer;
@@ -48,15 +51,22 @@ static fcb_status linear_merge(fcb_global_model *gm, const int *slots, const int
 {
     (void)clients;
     (void)examples;
-    (void)round;
     (void)report;
     linear_model *l = (linear_model *)gm;
+    if (l->forget.config.kind != FCB_FORGET_NONE)
+        return fcb_linforget_merge(&l->forget, &l->global_stats, l->slot_stats, slots, count, round);
     for (int i = 0; i < count; i++) {
         fcb_status st = fcb_linstats_merge(&l->global_stats, &l->slot_stats[slots[i]]);
         if (st != FCB_OK)
             return st;
     }
     return FCB_OK;
+}
+
+/* The D-LinUCB width's A~ of the deployed model, when kept. */
+static const double *deployed_tilde(const linear_model *l)
+{
+    return l->forget.tilde ? l->deployed_stats + l->stats_size : NULL;
 }
 
 static fcb_status solve_deployed(linear_model *l)
@@ -67,6 +77,8 @@ static fcb_status solve_deployed(linear_model *l)
         st = fcb_linstats_from_flat(&deployed, l->deployed_stats, l->stats_size);
     if (st == FCB_OK)
         st = fcb_linposterior_solve(&l->deployed_posterior, &deployed, l->ridge_lambda, l->theta0);
+    if (st == FCB_OK)
+        st = fcb_linposterior_set_tilde(&l->deployed_posterior, deployed_tilde(l));
     fcb_linstats_free(&deployed);
     return st;
 }
@@ -75,13 +87,18 @@ static fcb_status linear_deploy(fcb_global_model *gm)
 {
     linear_model *l = (linear_model *)gm;
     fcb_linstats_to_flat(&l->global_stats, l->deployed_stats);
-    return fcb_linposterior_solve(&l->deployed_posterior, &l->global_stats, l->ridge_lambda, l->theta0);
+    if (l->forget.tilde)
+        memcpy(l->deployed_stats + l->stats_size, l->forget.tilde, l->forget.a_size * sizeof(double));
+    fcb_status st = fcb_linposterior_solve(&l->deployed_posterior, &l->global_stats, l->ridge_lambda, l->theta0);
+    if (st == FCB_OK)
+        st = fcb_linposterior_set_tilde(&l->deployed_posterior, deployed_tilde(l));
+    return st;
 }
 
 static fcb_model_view linear_deployed(const fcb_global_model *gm)
 {
     const linear_model *l = (const linear_model *)gm;
-    fcb_model_view v = {NULL, l->deployed_stats, l->stats_size};
+    fcb_model_view v = {NULL, l->deployed_stats, l->deployed_size};
     return v;
 }
 
@@ -135,7 +152,10 @@ static fcb_status linear_save(const fcb_global_model *gm, fcb_ckpt_writer *w)
     fcb_ckpt_put_f64s(w, flat, l->stats_size);
     fcb_ckpt_put_f64s(w, l->deployed_stats, l->stats_size);
     free(flat);
-    return fcb_ckpt_end(w);
+    fcb_status st = fcb_ckpt_end(w);
+    if (st == FCB_OK && l->forget.config.kind != FCB_FORGET_NONE)
+        st = fcb_linforget_save(&l->forget, deployed_tilde(l), w);
+    return st;
 }
 
 static fcb_status linear_load(fcb_global_model *gm, fcb_ckpt_reader *r)
@@ -157,6 +177,12 @@ static fcb_status linear_load(fcb_global_model *gm, fcb_ckpt_reader *r)
         st = fcb_ckpt_close_section(r);
     if (st == FCB_OK && fcb_linstats_from_flat(&l->global_stats, flat, l->stats_size) != FCB_OK)
         st = fcb_ckpt_fail(r, "statistics: %s", fcb_last_error());
+    int has_forget = fcb_ckpt_has_section(r, "linear_forget");
+    if (st == FCB_OK && has_forget != (l->forget.config.kind != FCB_FORGET_NONE))
+        st = fcb_ckpt_fail(r, "%s forgetting state, this run has policy.forgetting = %s",
+                           has_forget ? "holds" : "lacks", fcb_forgetting_name(l->forget.config.kind));
+    if (st == FCB_OK && has_forget)
+        st = fcb_linforget_load(&l->forget, l->deployed_stats + l->stats_size, r);
     if (st == FCB_OK && solve_deployed(l) != FCB_OK)
         st = fcb_ckpt_fail(r, "deployed statistics: %s", fcb_last_error());
     free(flat);
@@ -174,6 +200,7 @@ static void linear_free(fcb_global_model *gm)
     fcb_linposterior_free(&l->current_posterior);
     free(l->deployed_stats);
     free(l->theta0);
+    fcb_linforget_free(&l->forget);
     free(l);
 }
 
@@ -206,7 +233,7 @@ fcb_status fcb_linear_model_create(const fcb_global_model_config *c, fcb_global_
     linear_model *l = calloc(1, sizeof *l);
     if (!l)
         return fcb_fail(FCB_ERR_NOMEM, "linear bandit: out of memory");
-    l->base = (fcb_global_model){&LINEAR_OPS, "linstats", m, 0, 0, 1, NULL};
+    l->base = (fcb_global_model){&LINEAR_OPS, "linstats", m, 0, 0, 0, NULL};
     l->phi_dim = phi_dim;
     l->ridge_lambda = c->ridge_lambda;
     l->base_params = c->initial_params;
@@ -223,9 +250,12 @@ fcb_status fcb_linear_model_create(const fcb_global_model_config *c, fcb_global_
         st = fcb_linposterior_init(&l->deployed_posterior, k, phi_dim, c->diagonal);
     if (st == FCB_OK)
         st = fcb_linposterior_init(&l->current_posterior, k, phi_dim, c->diagonal);
+    if (st == FCB_OK)
+        st = fcb_linforget_init(&l->forget, &c->forgetting, &l->global_stats);
     if (st == FCB_OK) {
         l->stats_size = fcb_linstats_flat_size(&l->global_stats);
-        l->deployed_stats = calloc(l->stats_size, sizeof(double));
+        l->deployed_size = l->stats_size + (l->forget.tilde ? l->forget.a_size : 0);
+        l->deployed_stats = calloc(l->deployed_size, sizeof(double));
         if (!l->deployed_stats)
             st = fcb_fail(FCB_ERR_NOMEM, "linear bandit: out of memory");
     }
@@ -233,6 +263,7 @@ fcb_status fcb_linear_model_create(const fcb_global_model_config *c, fcb_global_
         fcb_linear_prior(m, c->initial_params, l->theta0);
         l->base.update_size = l->stats_size;
         l->base.model_bytes = l->stats_size * sizeof(double);
+        l->base.download_bytes = l->deployed_size * sizeof(double);
         st = linear_deploy(&l->base);
     }
     if (st != FCB_OK) {

@@ -177,8 +177,8 @@ fcb_status fcb_score_model_create(const fcb_global_model_config *c, fcb_global_m
     if (!s)
         return fcb_fail(FCB_ERR_NOMEM, "score model: out of memory");
     size_t p = c->model->num_params;
-    s->base = (fcb_global_model){&SCORE_OPS, "delta", c->model, p, p * sizeof(float), c->deploy_every > 1 ? 2 : 1,
-                                 NULL};
+    s->base = (fcb_global_model){&SCORE_OPS, "delta", c->model, p, p * sizeof(float),
+                                 p * sizeof(float) * (c->deploy_every > 1 ? 2 : 1), NULL};
     s->num_params = p;
     s->update_norm_bound = c->update_norm_bound;
     s->current = malloc(p * sizeof(float));

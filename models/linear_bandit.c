@@ -194,6 +194,21 @@ fcb_status fcb_linstats_merge(fcb_linstats *dst, const fcb_linstats *src)
     return FCB_OK;
 }
 
+void fcb_linstats_scale(fcb_linstats *stats, double factor)
+{
+    if (factor == 1.0)
+        return;
+    int k = stats->num_actions;
+    cblas_dscal((int)a_size(k, stats->dim, stats->diagonal), factor, stats->A, 1);
+    cblas_dscal(k * stats->dim, factor, stats->b, 1);
+    cblas_dscal(k, factor, stats->count, 1);
+}
+
+size_t fcb_linstats_a_size(const fcb_linstats *stats)
+{
+    return a_size(stats->num_actions, stats->dim, stats->diagonal);
+}
+
 size_t fcb_linstats_flat_size(const fcb_linstats *stats)
 {
     size_t k = (size_t)stats->num_actions;
@@ -232,7 +247,7 @@ fcb_status fcb_linstats_from_flat(fcb_linstats *stats, const double *flat, size_
 
 /* ---- posterior -------------------------------------------------------------- */
 
-/* post->scratch holds dim doubles for the per-row triangular solve followed
+/* post->scratch holds 2 dim doubles for the per-row solves followed
  * by 2 K doubles for the per-row means and widths of Thompson sampling, so
  * no decision allocates. post->lambda stays 0 until the first solve. */
 fcb_status fcb_linposterior_init(fcb_linposterior *post, int num_actions, int dim, int diagonal)
@@ -251,7 +266,7 @@ fcb_status fcb_linposterior_init(fcb_linposterior *post, int num_actions, int di
     post->diagonal = diagonal;
     post->chol = calloc(a_size(num_actions, dim, diagonal), sizeof *post->chol);
     post->theta = calloc((size_t)num_actions * dim, sizeof *post->theta);
-    post->scratch = calloc((size_t)dim + 2 * (size_t)num_actions, sizeof *post->scratch);
+    post->scratch = calloc(2 * (size_t)dim + 2 * (size_t)num_actions, sizeof *post->scratch);
     if (post->chol == NULL || post->theta == NULL || post->scratch == NULL) {
         fcb_linposterior_free(post);
         return fcb_fail(FCB_ERR_NOMEM, "linposterior_init: cannot allocate %d x %d posterior",
@@ -267,6 +282,7 @@ void fcb_linposterior_free(fcb_linposterior *post)
     free(post->chol);
     free(post->theta);
     free(post->scratch);
+    free(post->tilde);
     memset(post, 0, sizeof *post);
 }
 
@@ -366,7 +382,78 @@ fcb_status fcb_linposterior_solve(fcb_linposterior *post, const fcb_linstats *st
     return FCB_OK;
 }
 
-/* Mean and width of one action for one row of phi; uses post->scratch[0..dim). */
+fcb_status fcb_linposterior_set_tilde(fcb_linposterior *post, const double *tilde_a)
+{
+    if (post == NULL || post->chol == NULL)
+        return fcb_fail(FCB_ERR_ARG, "linposterior_set_tilde: NULL or uninitialised posterior");
+    if (tilde_a == NULL) {
+        free(post->tilde);
+        post->tilde = NULL;
+        return FCB_OK;
+    }
+    if (!(post->lambda > 0.0))
+        return fcb_fail(FCB_ERR_STATE, "linposterior_set_tilde: posterior not solved (call fcb_linposterior_solve)");
+    int dim = post->dim;
+    size_t n = a_size(post->num_actions, dim, post->diagonal);
+    if (post->tilde == NULL && (post->tilde = malloc(n * sizeof *post->tilde)) == NULL)
+        return fcb_fail(FCB_ERR_NOMEM, "linposterior_set_tilde: cannot allocate %zu values", n);
+    memcpy(post->tilde, tilde_a, n * sizeof *post->tilde);
+    for (int a = 0; a < post->num_actions; a++) {
+        double *t = post->tilde + (post->diagonal ? (size_t)a * dim : (size_t)a * dim * dim);
+        for (int j = 0; j < dim; j++)
+            t[post->diagonal ? (size_t)j : (size_t)j * dim + j] += post->lambda;
+    }
+    return FCB_OK;
+}
+
+fcb_status fcb_linposterior_copy(fcb_linposterior *dst, const fcb_linposterior *src)
+{
+    if (dst == NULL || src == NULL || dst->chol == NULL || src->chol == NULL)
+        return fcb_fail(FCB_ERR_ARG, "linposterior_copy: NULL or uninitialised posterior");
+    if (dst->num_actions != src->num_actions || dst->dim != src->dim || dst->diagonal != src->diagonal)
+        return fcb_fail(FCB_ERR_ARG, "linposterior_copy: shapes differ (K=%d dim=%d diagonal=%d vs K=%d dim=%d "
+                        "diagonal=%d)", dst->num_actions, dst->dim, dst->diagonal, src->num_actions, src->dim,
+                        src->diagonal);
+    size_t n = a_size(src->num_actions, src->dim, src->diagonal);
+    memcpy(dst->chol, src->chol, n * sizeof *dst->chol);
+    memcpy(dst->theta, src->theta, (size_t)src->num_actions * src->dim * sizeof *dst->theta);
+    dst->lambda = src->lambda;
+    if (src->tilde == NULL) {
+        free(dst->tilde);
+        dst->tilde = NULL;
+        return FCB_OK;
+    }
+    if (dst->tilde == NULL && (dst->tilde = malloc(n * sizeof *dst->tilde)) == NULL)
+        return fcb_fail(FCB_ERR_NOMEM, "linposterior_copy: cannot allocate %zu values", n);
+    memcpy(dst->tilde, src->tilde, n * sizeof *dst->tilde);
+    return FCB_OK;
+}
+
+/* phi^T P^-1 V~ P^-1 phi for one action, x = phi in scratch[0..dim),
+ * scratch[dim..2 dim) as the product buffer. */
+static double tilde_quad(fcb_linposterior *post, int action, double *x)
+{
+    int dim = post->dim;
+    if (post->diagonal) {
+        const double *precision = post->chol + (size_t)action * dim;
+        const double *t = post->tilde + (size_t)action * dim;
+        double quad = 0.0;
+        for (int j = 0; j < dim; j++) {
+            double y = x[j] / precision[j];
+            quad += y * y * t[j];
+        }
+        return quad;
+    }
+    const double *L = post->chol + (size_t)action * dim * dim;
+    cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, dim, L, dim, x, 1);
+    cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, dim, L, dim, x, 1);
+    double *z = x + dim;
+    cblas_dsymv(CblasRowMajor, CblasLower, dim, 1.0, post->tilde + (size_t)action * dim * dim, dim, x, 1, 0.0, z,
+                1);
+    return cblas_ddot(dim, x, 1, z, 1);
+}
+
+/* Mean and width of one action for one row of phi; uses post->scratch[0..2 dim). */
 static void predict_one(fcb_linposterior *post, const float *phi, int action, double *mean,
                         double *width)
 {
@@ -375,6 +462,11 @@ static void predict_one(fcb_linposterior *post, const float *phi, int action, do
     for (int j = 0; j < dim; j++)
         x[j] = phi[j];
     *mean = cblas_ddot(dim, post->theta + (size_t)action * dim, 1, x, 1);
+    if (post->tilde != NULL) {
+        double quad = tilde_quad(post, action, x);
+        *width = quad > 0.0 ? sqrt(quad) : 0.0;
+        return;
+    }
     if (post->diagonal) {
         const double *precision = post->chol + (size_t)action * dim;
         double quad = 0.0;
@@ -491,7 +583,7 @@ fcb_status fcb_thompson_act(fcb_linposterior *post, double v, const float *phi, 
     if (rng == NULL || actions == NULL || propensities == NULL)
         return fcb_fail(FCB_ERR_ARG, "thompson_act: NULL rng, actions or propensities");
     int k = post->num_actions;
-    double *mean = post->scratch + post->dim;
+    double *mean = post->scratch + 2 * (size_t)post->dim;
     double *width = mean + k;
     double floor_value = 1.0 / (2.0 * propensity_samples);
     for (int i = 0; i < n; i++) {

@@ -28,6 +28,10 @@ fcb_status fcb_linstats_add(fcb_linstats *stats, const float *phi, int n, const 
                             const float *rewards);
 /* dst += src; fails on shape mismatch. */
 fcb_status fcb_linstats_merge(fcb_linstats *dst, const fcb_linstats *src);
+/* A, b and count times factor (discounting); factor 1 leaves them as they are. */
+void fcb_linstats_scale(fcb_linstats *stats, double factor);
+/* Doubles in A alone (K x dim x dim, or K x dim diagonal). */
+size_t fcb_linstats_a_size(const fcb_linstats *stats);
 /* Number of doubles in A, b and count together, and flat copies in that
  * order (for checkpoints and the wire). */
 size_t fcb_linstats_flat_size(const fcb_linstats *stats);
@@ -45,7 +49,10 @@ typedef struct {
     double lambda;
     double *chol;  /* full: K x dim x dim lower factor; diagonal: K x dim of P_a's diagonal */
     double *theta; /* K x dim */
-    double *scratch; /* dim: per-row solve buffer */
+    double *scratch; /* 2 dim + 2 K: per-row solve buffers, Thompson's means and widths */
+    /* NULL, or the D-LinUCB second matrix V~_a = lambda I + A~_a (same layout
+     * as A) that turns the width into sqrt(phi^T P_a^-1 V~_a P_a^-1 phi). */
+    double *tilde;
 } fcb_linposterior;
 
 fcb_status fcb_linposterior_init(fcb_linposterior *post, int num_actions, int dim, int diagonal);
@@ -54,7 +61,16 @@ void fcb_linposterior_free(fcb_linposterior *post);
 fcb_status fcb_linposterior_solve(fcb_linposterior *post, const fcb_linstats *stats, double lambda,
                                   const float *theta0);
 
-/* Per row and action: mean = theta_a . phi and width = sqrt(phi^T P_a^-1 phi).
+/* After a solve: tilde_a (the A layout of the statistics, K x dim x dim or
+ * K x dim) gives V~_a = lambda I + tilde_a, and the width becomes
+ * sqrt(phi^T P_a^-1 V~_a P_a^-1 phi) (D-LinUCB). NULL returns to the plain
+ * width. The first call allocates the matrix. */
+fcb_status fcb_linposterior_set_tilde(fcb_linposterior *post, const double *tilde_a);
+/* dst becomes a copy of src (same shape), the second matrix included. */
+fcb_status fcb_linposterior_copy(fcb_linposterior *dst, const fcb_linposterior *src);
+
+/* Per row and action: mean = theta_a . phi and width = sqrt(phi^T P_a^-1 phi)
+ * (or the D-LinUCB width above).
  * mean and width are n x K. */
 fcb_status fcb_linposterior_predict(fcb_linposterior *post, const float *phi, int n, double *mean,
                                     double *width);

@@ -32,6 +32,9 @@ void fcb_policy_config_default(fcb_policy_config *config, fcb_policy_kind kind)
     config->ridge_lambda = 1.0f;
     config->diagonal = 0;
     config->propensity_samples = 64;
+    config->forgetting = FCB_FORGET_NONE;
+    config->discount = 1.0;
+    config->window = 1;
 }
 
 /* Every float field must be finite whatever the kind; the ranges are only
@@ -89,6 +92,12 @@ fcb_status fcb_policy_config_validate(const fcb_policy_config *config)
         if (config->kind == FCB_POLICY_THOMPSON && config->propensity_samples < 1)
             return fcb_fail(FCB_ERR_CONFIG, "policy config: propensity_samples = %d must be >= 1",
                             config->propensity_samples);
+        if (config->forgetting < FCB_FORGET_NONE || config->forgetting > FCB_FORGET_WINDOW)
+            return fcb_fail(FCB_ERR_CONFIG, "policy config: unknown forgetting %d", (int)config->forgetting);
+        if (config->forgetting == FCB_FORGET_DISCOUNT && !(config->discount > 0.0 && config->discount <= 1.0))
+            return fcb_fail(FCB_ERR_CONFIG, "policy config: discount = %g must be in (0, 1]", config->discount);
+        if (config->forgetting == FCB_FORGET_WINDOW && config->window < 1)
+            return fcb_fail(FCB_ERR_CONFIG, "policy config: window = %d must be >= 1", config->window);
         break;
     case FCB_POLICY_GREEDY:
     case FCB_POLICY_UNIFORM:
@@ -114,6 +123,31 @@ const char *fcb_policy_kind_name(fcb_policy_kind kind)
 int fcb_policy_is_linear(fcb_policy_kind kind)
 {
     return kind == FCB_POLICY_LINUCB || kind == FCB_POLICY_THOMPSON;
+}
+
+static const fcb_name_entry FORGETTING_NAMES[] = {
+    {"none", FCB_FORGET_NONE}, {"discount", FCB_FORGET_DISCOUNT}, {"window", FCB_FORGET_WINDOW},
+};
+
+fcb_status fcb_forgetting_from_name(const char *name, fcb_forgetting_kind *out)
+{
+    int value = 0;
+    fcb_status st = fcb_name_lookup(FORGETTING_NAMES, sizeof FORGETTING_NAMES / sizeof FORGETTING_NAMES[0],
+                                    "forgetting", name, &value);
+    if (st == FCB_OK)
+        *out = (fcb_forgetting_kind)value;
+    return st;
+}
+
+const char *fcb_forgetting_name(fcb_forgetting_kind kind)
+{
+    return fcb_name_of(FORGETTING_NAMES, sizeof FORGETTING_NAMES / sizeof FORGETTING_NAMES[0], (int)kind);
+}
+
+int fcb_policy_uses_tilde(const fcb_policy_config *config)
+{
+    return config->kind == FCB_POLICY_LINUCB && config->forgetting == FCB_FORGET_DISCOUNT &&
+           config->discount < 1.0;
 }
 
 /* Index of the first non-finite score, or -1. */

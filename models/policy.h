@@ -18,6 +18,11 @@ typedef enum {
     FCB_POLICY_THOMPSON
 } fcb_policy_kind;
 
+/* How a linear bandit's statistics fade (coordinator side; a client only
+ * needs to know whether the deployed statistics carry D-LinUCB's second
+ * matrix, fcb_policy_uses_tilde). */
+typedef enum { FCB_FORGET_NONE, FCB_FORGET_DISCOUNT, FCB_FORGET_WINDOW } fcb_forgetting_kind;
+
 typedef struct {
     fcb_policy_kind kind;
     float epsilon;     /* epsilon-greedy, [0, 1]; paper default 0.2 */
@@ -29,6 +34,9 @@ typedef struct {
     float ridge_lambda;      /* LinUCB / Thompson ridge, > 0 */
     int diagonal;            /* LinUCB / Thompson: 1 = diagonal A */
     int propensity_samples;  /* Thompson Monte Carlo propensity draws, >= 1 */
+    fcb_forgetting_kind forgetting; /* LinUCB / Thompson */
+    double discount;         /* forgetting = discount: gamma per round, (0, 1] */
+    int window;              /* forgetting = window: rounds kept, >= 1 */
 } fcb_policy_config;
 
 /* Paper defaults: epsilon 0.2, temperature 0.05, mu = K, gamma 100,
@@ -40,6 +48,11 @@ fcb_status fcb_policy_kind_from_name(const char *name, fcb_policy_kind *out);
 const char *fcb_policy_kind_name(fcb_policy_kind kind);
 /* 1 for LinUCB and Thompson, whose decisions use a linear posterior. */
 int fcb_policy_is_linear(fcb_policy_kind kind);
+fcb_status fcb_forgetting_from_name(const char *name, fcb_forgetting_kind *out);
+const char *fcb_forgetting_name(fcb_forgetting_kind kind);
+/* 1 when the deployed statistics carry D-LinUCB's second matrix A~ (LinUCB
+ * with discount gamma < 1; with gamma = 1, A~ = A and the width is LinUCB's). */
+int fcb_policy_uses_tilde(const fcb_policy_config *config);
 
 /* The distribution p(.|x) of a score-based policy for one row of K scores.
  * Ties for the argmax go to the lowest index. Fails on non-finite scores. */

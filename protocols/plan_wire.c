@@ -1,5 +1,6 @@
 #include "plan_wire.h"
 
+#include <stdint.h>
 #include <string.h>
 
 void fcb_plan_to_wire(const fcb_client_plan *p, Fedcb__ClientPlan *m, Fedcb__ModelSpec *spec,
@@ -47,6 +48,9 @@ void fcb_plan_to_wire(const fcb_client_plan *p, Fedcb__ClientPlan *m, Fedcb__Mod
     m->examples_per_round = (uint32_t)p->examples_per_round;
     m->max_weight = p->max_weight;
     m->scale_weights = p->scale_weights;
+    m->forgetting = (char *)fcb_forgetting_name(p->policy.forgetting);
+    m->discount = p->policy.discount;
+    m->window = (uint32_t)p->policy.window;
 }
 
 fcb_status fcb_plan_from_wire(const Fedcb__ClientPlan *m, fcb_client_plan *p)
@@ -73,9 +77,17 @@ fcb_status fcb_plan_from_wire(const Fedcb__ClientPlan *m, fcb_client_plan *p)
     st = fcb_policy_kind_from_name(m->policy, &p->policy.kind);
     if (st == FCB_OK)
         st = fcb_loss_kind_from_name(m->loss, &p->loss);
+    fcb_forgetting_kind forgetting = FCB_FORGET_NONE;
+    if (st == FCB_OK && m->forgetting && m->forgetting[0])
+        st = fcb_forgetting_from_name(m->forgetting, &forgetting);
     if (st != FCB_OK)
         return fcb_fail_context(FCB_ERR_ARG, "registration: plan");
     fcb_policy_config_default(&p->policy, p->policy.kind);
+    p->policy.forgetting = forgetting;
+    if (forgetting != FCB_FORGET_NONE) {
+        p->policy.discount = m->discount;
+        p->policy.window = m->window > INT32_MAX ? INT32_MAX : (int)m->window;
+    }
     p->policy.epsilon = (float)m->epsilon;
     p->policy.temperature = (float)m->temperature;
     p->policy.igw_mu = (float)m->igw_mu;

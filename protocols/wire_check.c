@@ -195,7 +195,7 @@ static fcb_status check_plan(const Fedcb__ClientPlan *p)
         return st;
     double values[] = {p->epsilon,       p->temperature, p->igw_mu,   p->igw_gamma,    p->ucb_alpha,
                        p->ts_scale,      p->ridge_lambda, p->learning_rate, p->momentum, p->weight_decay,
-                       p->clip_norm};
+                       p->clip_norm,     p->discount};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
         if (!isfinite(values[i]))
             return fcb_fail(FCB_ERR_ARG, "registration: a plan value is not finite");
@@ -246,6 +246,11 @@ fcb_status fcb_decode_register_reply(const uint8_t *data, size_t len, int real, 
     return st;
 }
 
+static size_t deployed_stats_size(const fcb_wire_limits *limits)
+{
+    return limits->deployed_stats_size ? limits->deployed_stats_size : limits->stats_size;
+}
+
 fcb_status fcb_decode_task_reply(const uint8_t *data, size_t len, const fcb_wire_limits *limits,
                                  Fedcb__TaskReply **out)
 {
@@ -263,9 +268,9 @@ fcb_status fcb_decode_task_reply(const uint8_t *data, size_t len, const fcb_wire
     else if (m->n_reference_params != 0 && m->n_reference_params != limits->num_params)
         st = fcb_fail(FCB_ERR_ARG, "task: reference model has %zu parameters, expected %zu", m->n_reference_params,
                       limits->num_params);
-    else if (m->n_deployed_stats != 0 && m->n_deployed_stats != limits->stats_size)
+    else if (m->n_deployed_stats != 0 && m->n_deployed_stats != deployed_stats_size(limits))
         st = fcb_fail(FCB_ERR_ARG, "task: statistics have %zu values, expected %zu", m->n_deployed_stats,
-                      limits->stats_size);
+                      deployed_stats_size(limits));
     else if (m->kind == FEDCB__TASK_REPLY__KIND__TRAIN && (!m->config_hash || strcmp(m->config_hash, limits->config_hash) != 0))
         st = fcb_fail(FCB_ERR_ARG, "task: the coordinator runs another config (hash differs)");
     for (size_t i = 0; st == FCB_OK && i < m->n_deployed_params; i++)

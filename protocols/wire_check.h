@@ -25,6 +25,7 @@ typedef struct {
     uint32_t num_clients;
     size_t num_params;      /* delta length of score-based policies */
     size_t stats_size;      /* statistics length of linear bandits */
+    size_t deployed_stats_size; /* deployed statistics (with D-LinUCB's A~); 0 = stats_size */
     int linear;             /* 1: updates carry statistics, else deltas */
     uint64_t max_examples;  /* examples_per_round */
     const char *config_hash;

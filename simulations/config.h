@@ -82,6 +82,9 @@ typedef struct {
     int diagonal;
     int propensity_samples;
     int deploy_every;
+    char forgetting[FCB_CONFIG_NAME_MAX]; /* linucb/thompson: none | discount | window */
+    double discount;        /* forgetting = discount: gamma per round */
+    int window;             /* forgetting = window: rounds kept */
     /* [train] */
     char loss[FCB_CONFIG_NAME_MAX];
     int local_epochs;

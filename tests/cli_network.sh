@@ -1,7 +1,8 @@
 # A coordinator and 8 client processes over mutual TLS on 127.0.0.1 give the
 # same metrics.jsonl and model_sha256 as `fedcb simulate` with the same
 # config, for a score-based policy, an MLP with a deployment delay and an
-# adaptive server optimiser, LinUCB, and bandit rounds followed by
+# adaptive server optimiser, LinUCB, LinUCB forgetting by a discount (the
+# deployed statistics carry A~), and bandit rounds followed by
 # preference (DPO) rounds, whose frozen reference the coordinator sends. A TLS client without a certificate,
 # a client with a certificate from another CA, and one whose certificate
 # names another client id are refused, and the run is unaffected.
@@ -74,5 +75,6 @@ check_variant() {
 check_variant
 check_variant --set model.arch=mlp --set model.hidden=16 --set policy.deploy_every=2 --set server.optimizer=adam
 check_variant --set policy.kind=linucb
+check_variant --set policy.kind=linucb --set policy.forgetting=discount --set policy.discount=0.9
 check_variant --set scenario.kind=init --set run.rounds=2 --set preference.rounds=4 --set preference.learning_rate=0.1
 say "PASS"

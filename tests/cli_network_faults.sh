@@ -7,7 +7,8 @@
 #     on the same --state-dir, inside the preference stage: it resumes from
 #     the checkpoint (reference model, DP clip norm and accountant
 #     included), finishes, and
-#     the whole run still equals `fedcb simulate` byte for byte.
+#     the whole run still equals `fedcb simulate` byte for byte; the same
+#     with LinUCB forgetting by a discount (its own checkpoint section);
 source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 cli_init "$@"
 source "$(dirname "${BASH_SOURCE[0]}")/net_common.sh"
@@ -118,6 +119,28 @@ done
 no_sanitizer_report "$WORK"/resume*.err
 same_run "$WORK/resume-sim" "$WORK/resume"
 say "   $(grep -o 'resuming after round [0-9]*' "$WORK/resume2-coord.err"); the finished run equals simulate"
+say "3b. LinUCB forgetting by a discount: the restarted coordinator resumes A~ and the deployed A~"
+FORGET=(--set run.rounds=12 --set policy.kind=linucb --set policy.forgetting=discount --set policy.discount=0.9
+        --set clients.straggler_fraction=0.2 --set clients.straggler_delay=0.5)
+simulate_ok "$WORK/forget-sim" --config "$CONFIG" "${FORGET[@]}"
+start_all forget "${FORGET[@]}" --state-dir "$WORK/forget-state" --out "$WORK/forget"
+wait_rounds "$WORK/forget" 4 120
+kill -9 "$COORD_PID"
+wait "$COORD_PID" 2>/dev/null || true
+sleep 1
+LISTEN_PORT=$PORT start_coordinator forget2-coord --config "$CONFIG" "${FORGET[@]}" --insecure \
+    --state-dir "$WORK/forget-state" --out "$WORK/forget"
+coord=$COORD_PID
+grep -q "resuming after round" "$WORK/forget2-coord.err" || die "the restarted coordinator did not resume (forgetting)"
+wait_exit "$coord" 300 forget2-coord
+[[ $EXIT_STATUS -eq 0 ]] || { tail -5 "$WORK/forget2-coord.err" >&2; die "restarted coordinator exited with $EXIT_STATUS"; }
+for id in "${IDS[@]}"; do
+    wait_exit "${CLIENT_PIDS[$id]}" 60 "forget-client$id"
+    [[ $EXIT_STATUS -eq 0 ]] || { tail -3 "$WORK/forget-client$id.err" >&2; die "client $id exited with $EXIT_STATUS"; }
+done
+no_sanitizer_report "$WORK"/forget*.err
+same_run "$WORK/forget-sim" "$WORK/forget"
+say "   $(grep -o 'resuming after round [0-9]*' "$WORK/forget2-coord.err"); the finished run equals simulate"
 say "4. SIGTERM and SIGINT shut down cleanly"
 start_coordinator term-coord --config "$CONFIG" --insecure --state-dir "$WORK/term-state"
 coord=$COORD_PID
