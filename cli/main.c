@@ -9,13 +9,14 @@
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
+    int polls_stop; /* 1: SIGINT/SIGTERM request a clean stop it polls; 0: they end the process */
 } command;
 
 static const command COMMANDS[] = {
-    {"simulate", fcb_command_simulate}, {"coordinator", fcb_command_coordinator},
-    {"client", fcb_command_client},     {"bench", fcb_command_bench},
-    {"ope", fcb_command_ope},           {"pretrain", fcb_command_pretrain},
-    {"evaluate", fcb_command_evaluate}, {"partition", fcb_command_partition},
+    {"simulate", fcb_command_simulate, 0}, {"coordinator", fcb_command_coordinator, 1},
+    {"client", fcb_command_client, 1},     {"bench", fcb_command_bench, 0},
+    {"ope", fcb_command_ope, 0},           {"pretrain", fcb_command_pretrain, 0},
+    {"evaluate", fcb_command_evaluate, 0}, {"partition", fcb_command_partition, 0},
 };
 
 int main(int argc, char **argv)
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
             continue;
         if (fcb_wants_help(argc, argv))
             return fcb_print_command_help(name);
-        fcb_process_setup();
+        fcb_process_setup(COMMANDS[i].polls_stop);
         return COMMANDS[i].run(argc, argv);
     }
     fprintf(stderr, "fedcb: unknown command '%s' (run `fedcb help` for usage)\n", name);

@@ -13,7 +13,7 @@ static void on_stop_signal(int sig)
     fcb_stop_requested = 1;
 }
 
-void fcb_process_setup(void)
+void fcb_process_setup(int polls_stop)
 {
     openblas_set_num_threads(1);
     /* glibc otherwise serves each multi-MB message buffer with a fresh mmap
@@ -21,11 +21,13 @@ void fcb_process_setup(void)
     mallopt(M_MMAP_THRESHOLD, 256 << 20);
     mallopt(M_TRIM_THRESHOLD, 512 << 20);
     setenv("GRPC_VERBOSITY", "ERROR", 0);
+    signal(SIGPIPE, SIG_IGN);
+    if (!polls_stop)
+        return;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
 }

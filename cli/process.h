@@ -7,9 +7,12 @@
  * libraries never do): one OpenBLAS thread (parallelism comes from the
  * client pool, and a fixed summation order keeps results bit-exact),
  * malloc thresholds for multi-megabyte messages, gRPC's log verbosity
- * unless the environment sets it, SIGPIPE ignored, and SIGINT/SIGTERM
- * turned into a stop request that servers and clients poll. */
-void fcb_process_setup(void);
+ * unless the environment sets it, SIGPIPE ignored, and, for the commands
+ * that poll it (polls_stop: the coordinator and the client), SIGINT/SIGTERM
+ * turned into a stop request. The other commands keep the default action, so
+ * Ctrl-C ends a simulate or a bench at once (a bench resumes from its
+ * finished cells). */
+void fcb_process_setup(int polls_stop);
 
 /* Set by SIGINT or SIGTERM. */
 extern volatile sig_atomic_t fcb_stop_requested;

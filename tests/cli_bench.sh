@@ -71,4 +71,19 @@ for suite in "$SOURCE_DIR"/bench/suites/*.ini; do
     [[ $RC -eq 0 ]] || die "$suite: $(cat "$RUN_ERR")"
     grep -q "every config loads" "$RUN_OUT" || die "$suite: $(cat "$RUN_OUT")"
 done
+# SIGTERM: a background job of a non-interactive shell starts with SIGINT ignored.
+say "SIGTERM ends a bench (and the simulate in it) instead of being ignored"
+"$FEDCB" bench --suite "$SUITE" --out "$WORK/b-int" --jobs 1 --seeds 1000 >/dev/null 2>"$WORK/b-int.err" &
+pid=$!
+until compgen -G "$WORK/b-int/cells/linear/greedy/seed-3/summary.json" >/dev/null; do
+    kill -0 "$pid" 2>/dev/null || die "the bench ended before it could be stopped: $(cat "$WORK/b-int.err")"
+    sleep 0.2
+done
+kill -TERM "$pid"
+for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && { kill -9 "$pid"; die "the bench was still running 30 s after SIGTERM"; }
+status=0
+wait "$pid" || status=$?
+[[ $status -eq 143 ]] || die "a terminated bench exited with $status, expected 143 (SIGTERM)"
+
 say "all bench checks passed"
