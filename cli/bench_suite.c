@@ -83,6 +83,11 @@ static int handle_entry(void *user, const char *section, const char *key, const 
             return parse_fail(ps, "[%s] set: overrides longer than %s bytes", section, "1023");
         return 1;
     }
+    if (!is_scenario && strcmp(key, "family") == 0) {
+        if (!value[0] || !copy_text(((fcb_suite_policy *)entry)->family, FCB_SUITE_NAME_MAX, value))
+            return parse_fail(ps, "[%s] family: '%s' is not a name of 1 to 63 bytes", section, value);
+        return 1;
+    }
     if (is_scenario && strcmp(key, "config") == 0) {
         fcb_suite_scenario *sc = entry;
         char dir[FCB_CONFIG_PATH_MAX];
