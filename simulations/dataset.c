@@ -109,13 +109,11 @@ fcb_status fcb_dataset_carve(fcb_dataset *train, double fraction, uint64_t seed,
     fcb_rng_shuffle_int(&rng, order, train->n);
     for (int i = 0; i < num_validation; i++)
         chosen[order[i]] = 1;
-    /* Both parts keep the rows' original order, so the training rows left are
-     * partitioned as before, only fewer. */
+    /* Both parts keep the rows in the data's order: the shuffle only picks. */
     int kept = 0, carved = 0;
-    for (int i = 0; i < train->n; i++) {
+    for (int i = 0; i < train->n; i++)
         if (chosen[i])
             order[carved++] = i;
-    }
     int *rest = order + carved;
     for (int i = 0; i < train->n; i++)
         if (!chosen[i])
