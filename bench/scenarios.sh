@@ -29,7 +29,7 @@ simulate() {
 
 echo "## Supervised full-information ceiling (fmnist-ceiling.ini, 10 passes)"
 echo
-echo "| seed | linear (normalize_input off, lr 0.1) | linear (as the bandit configs) | MLP-64 | MLP-128 |"
+echo "| seed | linear (normalize_input off, lr 0.1) | linear (as the bandit configs) | MLP-64 (fmnist-ceiling.ini) | MLP-128 |"
 echo "|---:|---:|---:|---:|---:|"
 declare -A ceiling64
 for seed in $(seq 1 "$seeds"); do
