@@ -22,6 +22,7 @@ typedef struct {
     fcb_status status;
     char error[1024];
     double avg_reward, accuracy, seconds;
+    double val_accuracy; /* -1: the cell has no validation set */
 } cell;
 
 typedef struct {
@@ -51,6 +52,8 @@ static int read_summary(const char *dir, cell *c)
     c->avg_reward = json_number_value(json_object_get(j, "avg_reward"));
     c->accuracy = json_number_value(json_object_get(j, "test_accuracy"));
     c->seconds = json_number_value(json_object_get(j, "seconds"));
+    json_t *val = json_object_get(j, "val_accuracy");
+    c->val_accuracy = val ? json_number_value(val) : -1.0;
     json_decref(j);
     return 1;
 }
@@ -92,6 +95,7 @@ static void run_cell(grid *g, cell *c)
     c->avg_reward = r.avg_reward;
     c->accuracy = r.final_accuracy;
     c->seconds = r.seconds;
+    c->val_accuracy = r.final_val_accuracy;
 }
 
 static void *worker(void *arg)
@@ -127,15 +131,136 @@ static fcb_status write_csv(const grid *g)
     FILE *f = fopen(path, "w");
     if (!f)
         return fcb_fail(FCB_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    fprintf(f, "scenario,policy,seed,avg_reward,test_accuracy,seconds\n");
+    fprintf(f, "scenario,policy,seed,avg_reward,test_accuracy,seconds,val_accuracy\n");
     for (int i = 0; i < g->num_cells; i++) {
         const cell *c = &g->cells[i];
-        fprintf(f, "%s,%s,%d,%.6f,%.6f,%.3f\n", g->suite->scenarios[c->scenario].name,
+        fprintf(f, "%s,%s,%d,%.6f,%.6f,%.3f,", g->suite->scenarios[c->scenario].name,
                 g->suite->policies[c->policy].name, c->seed, c->avg_reward, c->accuracy, c->seconds);
+        if (c->val_accuracy >= 0.0)
+            fprintf(f, "%.6f", c->val_accuracy);
+        fputc('\n', f);
     }
     if (fclose(f) != 0)
         return fcb_fail(FCB_ERR_IO, "cannot write %s", path);
     return FCB_OK;
+}
+
+static const cell *cell_at(const grid *g, int s, int p, int seed_index, int seeds)
+{
+    return &g->cells[((size_t)s * g->suite->num_policies + p) * seeds + seed_index];
+}
+
+typedef enum { METRIC_REWARD, METRIC_TEST, METRIC_VAL } metric;
+
+static double metric_of(const cell *c, metric m)
+{
+    return m == METRIC_REWARD ? c->avg_reward : m == METRIC_TEST ? c->accuracy : c->val_accuracy;
+}
+
+static summary_stat policy_stat(const grid *g, int s, int p, int seeds, metric m)
+{
+    double v[1000];
+    for (int k = 0; k < seeds; k++)
+        v[k] = metric_of(cell_at(g, s, p, k, seeds), m);
+    return stat_of(v, seeds);
+}
+
+/* Mean and 95 % t-interval of policy p's metric minus policy q's, seed by seed. */
+static summary_stat paired_stat(const grid *g, int s, int p, int q, int seeds, metric m)
+{
+    double d[1000];
+    for (int k = 0; k < seeds; k++)
+        d[k] = metric_of(cell_at(g, s, p, k, seeds), m) - metric_of(cell_at(g, s, q, k, seeds), m);
+    return stat_of(d, seeds);
+}
+
+/* A policy's family: its `family` key, else the policy.kind of its cell. */
+static void family_of(const grid *g, int s, int p, char *out, size_t size)
+{
+    const fcb_suite_policy *policy = &g->suite->policies[p];
+    fcb_config config;
+    if (policy->family[0])
+        snprintf(out, size, "%s", policy->family);
+    else if (fcb_suite_cell_config(g->suite, s, p, 1, &config) == FCB_OK)
+        snprintf(out, size, "%s", config.policy);
+    else
+        snprintf(out, size, "%s", policy->name);
+}
+
+/* Per family, the setting with the highest mean validation accuracy, and
+ * what it gives online and on the test set. */
+static void report_selection(const grid *g, int s, int seeds, FILE *f)
+{
+    int np = g->suite->num_policies;
+    for (int p = 0; p < np; p++)
+        for (int k = 0; k < seeds; k++)
+            if (cell_at(g, s, p, k, seeds)->val_accuracy < 0.0) {
+                fprintf(f, "Selected on validation: not possible, the cells have no validation set "
+                           "(data.validation_fraction = 0).\n\n");
+                return;
+            }
+    fprintf(f, "### Selected on validation\n\nPer family, the setting with the highest mean validation accuracy "
+               "over seeds (data.validation_fraction rows held out of the training data). The test accuracy was "
+               "not used to choose.\n\n");
+    fprintf(f, "| family | selected | settings compared | validation accuracy | avg online reward | "
+               "final test accuracy |\n|---|---|---:|---:|---:|---:|\n");
+    char families[FCB_SUITE_MAX_POLICIES][FCB_SUITE_NAME_MAX];
+    for (int p = 0; p < np; p++)
+        family_of(g, s, p, families[p], sizeof families[p]);
+    for (int p = 0; p < np; p++) {
+        int first = 1;
+        for (int q = 0; q < p && first; q++)
+            first = strcmp(families[q], families[p]) != 0;
+        if (!first)
+            continue;
+        int chosen = p, compared = 0;
+        for (int q = p; q < np; q++)
+            if (strcmp(families[q], families[p]) == 0) {
+                compared++;
+                if (policy_stat(g, s, q, seeds, METRIC_VAL).mean > policy_stat(g, s, chosen, seeds, METRIC_VAL).mean)
+                    chosen = q;
+            }
+        summary_stat val = policy_stat(g, s, chosen, seeds, METRIC_VAL);
+        summary_stat reward = policy_stat(g, s, chosen, seeds, METRIC_REWARD);
+        summary_stat test = policy_stat(g, s, chosen, seeds, METRIC_TEST);
+        fprintf(f, "| %s | %s | %d | %.4f ± %.4f | %.4f ± %.4f | %.4f ± %.4f |\n", families[p],
+                g->suite->policies[chosen].name, compared, val.mean, val.half, reward.mean, reward.half, test.mean,
+                test.half);
+    }
+    fputc('\n', f);
+}
+
+/* Every policy against the best, seed by seed: the seeds share data,
+ * partition and pretraining, so paired differences are tighter than the
+ * per-policy intervals. */
+static void report_paired(const grid *g, int s, int seeds, int best, FILE *f)
+{
+    const fcb_suite *suite = g->suite;
+    fprintf(f, "### Paired differences to %s\n\nThe ± above are unpaired: each policy's seeds on their own. "
+               "Here they are paired: for each seed, the policy's value minus %s's on the same seed, then the mean "
+               "and the 95 %% t-interval of those differences.\n\n",
+            suite->policies[best].name, suite->policies[best].name);
+    fprintf(f, "| policy | online reward − best's | test accuracy − best's |\n|---|---:|---:|\n");
+    int separated = 0, unseparated = 0;
+    char names[2][2048] = {"", ""};
+    for (int p = 0; p < suite->num_policies; p++) {
+        if (p == best)
+            continue;
+        summary_stat r = paired_stat(g, s, p, best, seeds, METRIC_REWARD);
+        summary_stat a = paired_stat(g, s, p, best, seeds, METRIC_TEST);
+        fprintf(f, "| %s | %+.4f ± %.4f | %+.4f ± %.4f |\n", suite->policies[p].name, r.mean, r.half, a.mean, a.half);
+        int apart = seeds > 1 && fabs(r.mean) > r.half;
+        int *count = apart ? &separated : &unseparated;
+        char *list = names[apart ? 0 : 1];
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof names[0] - used, "%s%s", *count ? ", " : "", suite->policies[p].name);
+        (*count)++;
+    }
+    if (seeds < 2)
+        fprintf(f, "\nWith one seed there is no interval.\n\n");
+    else
+        fprintf(f, "\nPaired, the online reward interval excludes 0 for: %s; it contains 0 for: %s.\n\n",
+                separated ? names[0] : "none", unseparated ? names[1] : "none");
 }
 
 static void report_scenario(const grid *g, int s, int seeds, FILE *f)
@@ -179,6 +304,9 @@ static void report_scenario(const grid *g, int s, int seeds, FILE *f)
         }
     fprintf(f, overlaps ? ".\n\n" : "\n%s wins by average online reward; its interval overlaps no other policy's.\n\n",
             suite->policies[best].name);
+    if (np > 1)
+        report_paired(g, s, seeds, best, f);
+    report_selection(g, s, seeds, f);
 }
 
 static fcb_status write_report(const grid *g, int seeds, int drawn)

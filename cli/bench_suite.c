@@ -20,6 +20,14 @@ static int parse_fail(parse_state *ps, const char *fmt, const char *a, const cha
     return 0;
 }
 
+static int copy_text(char *dst, size_t size, const char *value)
+{
+    if (strlen(value) >= size)
+        return 0;
+    strcpy(dst, value);
+    return 1;
+}
+
 /* The entry for section "kind name", created on first sight. */
 static void *entry_for(fcb_suite *s, const char *section, int *is_scenario)
 {
@@ -77,6 +85,11 @@ static int handle_entry(void *user, const char *section, const char *key, const 
         int n = snprintf(sets + used, FCB_SUITE_SET_MAX - used, "%s%s", used ? "; " : "", value);
         if (n < 0 || (size_t)n >= FCB_SUITE_SET_MAX - used)
             return parse_fail(ps, "[%s] set: overrides longer than %s bytes", section, "1023");
+        return 1;
+    }
+    if (!is_scenario && strcmp(key, "family") == 0) {
+        if (!value[0] || !copy_text(((fcb_suite_policy *)entry)->family, FCB_SUITE_NAME_MAX, value))
+            return parse_fail(ps, "[%s] family: '%s' is not a name of 1 to 63 bytes", section, value);
         return 1;
     }
     if (is_scenario && strcmp(key, "config") == 0) {

@@ -15,6 +15,7 @@
  *   ceiling = 0.880                                        ; optional: supervised ceiling
  *   [policy softmax]
  *   set = policy.kind=softmax; policy.temperature=0.05
+ *   family = softmax                                       ; optional: default policy.kind
  *
  * Every cell is `fedcb simulate` of the scenario's config with the
  * scenario's and then the policy's overrides and run.seed = the seed. */
@@ -32,6 +33,7 @@ typedef struct {
 typedef struct {
     char name[FCB_SUITE_NAME_MAX];
     char sets[FCB_SUITE_SET_MAX];
+    char family[FCB_SUITE_NAME_MAX]; /* settings compared on validation; "": the cell's policy.kind */
 } fcb_suite_policy;
 
 typedef struct {

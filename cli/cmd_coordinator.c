@@ -334,12 +334,13 @@ int fcb_command_coordinator(int argc, char **argv)
     }
     fcb_run_result result;
     fcb_status st = run_coordinator(run, &result);
-    if (st == FCB_OK)
-        printf("policy=%s rounds=%d interactions=%ld avg_reward=%.4f test_accuracy=%.4f seconds=%.2f "
-               "model_sha256=%s\n",
-               run->config.policy, result.rounds, result.interactions, result.avg_reward, result.final_accuracy,
-               result.seconds, result.model_sha256);
-    else
+    if (st == FCB_OK) {
+        printf("policy=%s rounds=%d interactions=%ld avg_reward=%.4f test_accuracy=%.4f", run->config.policy,
+               result.rounds, result.interactions, result.avg_reward, result.final_accuracy);
+        if (result.final_val_accuracy >= 0.0)
+            printf(" val_accuracy=%.4f", result.final_val_accuracy);
+        printf(" seconds=%.2f model_sha256=%s\n", result.seconds, result.model_sha256);
+    } else
         fprintf(stderr, "fedcb: coordinator: %s\n", fcb_last_error());
     free_run(run);
     free(run);

@@ -46,6 +46,8 @@ int fcb_command_simulate(int argc, char **argv)
            result.rounds, result.interactions, result.passes, result.avg_reward, result.final_accuracy);
     if (result.pretrain_accuracy >= 0.0)
         printf(" pretrain_accuracy=%.4f", result.pretrain_accuracy);
+    if (result.final_val_accuracy >= 0.0)
+        printf(" val_accuracy=%.4f", result.final_val_accuracy);
     printf(" seconds=%.2f model_sha256=%s\n", result.seconds, result.model_sha256);
     return 0;
 }

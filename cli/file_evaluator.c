@@ -61,6 +61,6 @@ static fcb_status evaluate(void *context, const fcb_scorer *scorer, int round, d
 
 fcb_evaluator fcb_file_evaluator_make(fcb_file_evaluator *e)
 {
-    fcb_evaluator evaluator = {e, evaluate, NULL};
+    fcb_evaluator evaluator = {e, evaluate, NULL, NULL};
     return evaluator;
 }

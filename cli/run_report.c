@@ -127,6 +127,10 @@ json_t *fcb_round_json(const fcb_run_context *ctx, const fcb_round_report *repor
     if (report->evaluated) {
         json_object_set_new(line, "test_accuracy", json_real(tally->accuracy));
         json_object_set_new(line, "test_reward", json_real(tally->test_reward));
+        if (tally->val_accuracy >= 0.0) {
+            json_object_set_new(line, "val_accuracy", json_real(tally->val_accuracy));
+            json_object_set_new(line, "val_reward", json_real(tally->val_reward));
+        }
     }
     if (report->preference)
         add_preference_metrics(line, tally, report->evaluated);
@@ -150,6 +154,8 @@ fcb_status fcb_run_result_fill(const fcb_run_context *ctx, const fcb_run_tally *
     r->avg_true_reward = n ? tally->true_reward_total / n : 0.0;
     r->final_accuracy = tally->accuracy;
     r->final_test_reward = tally->test_reward;
+    r->final_val_accuracy = tally->val_accuracy;
+    r->final_val_reward = tally->val_reward;
     r->pretrain_accuracy = ctx->world ? ctx->world->pretrain_accuracy : -1.0;
     r->passes = ctx->world && ctx->world->num_bandit_rows ? (double)n / ctx->world->num_bandit_rows : 0.0;
     r->seconds = seconds;
@@ -229,6 +235,10 @@ json_t *fcb_run_summary_json(const fcb_run_context *ctx, const fcb_run_tally *ta
     json_object_set_new(j, "test_accuracy", json_real(r->final_accuracy));
     json_object_set_new(j, "test_reward", json_real(r->final_test_reward));
     json_object_set_new(j, "test_class_accuracy", class_array(tally->class_accuracy, k));
+    if (r->final_val_accuracy >= 0.0) {
+        json_object_set_new(j, "val_accuracy", json_real(r->final_val_accuracy));
+        json_object_set_new(j, "val_reward", json_real(r->final_val_reward));
+    }
     if (r->pretrain_accuracy >= 0.0) {
         json_object_set_new(j, "pretrain_accuracy", json_real(r->pretrain_accuracy));
         json_object_set_new(j, "pretrain_class_accuracy", class_array(ctx->world->pretrain_class_accuracy, k));

@@ -40,6 +40,8 @@ typedef struct {
     double avg_true_reward;   /* simulated: mean expected reward of the chosen actions */
     double final_accuracy;    /* -1 without an evaluation */
     double final_test_reward;
+    double final_val_accuracy; /* -1 without a validation set */
+    double final_val_reward;
     double pretrain_accuracy; /* -1 without pretraining */
     double passes;            /* simulated: interactions / rows held by bandit clients */
     double seconds;

@@ -7,6 +7,7 @@ void fcb_run_tally_init(fcb_run_tally *tally)
 {
     memset(tally, 0, sizeof *tally);
     tally->accuracy = -1.0;
+    tally->val_accuracy = -1.0;
     tally->reference_accuracy = -1.0;
     tally->win_rate = -1.0;
 }
@@ -19,6 +20,9 @@ static fcb_status evaluate_current(fcb_federation *f, fcb_run_tally *tally)
     if (st == FCB_OK)
         st = f->evaluator->evaluate(f->evaluator->context, &scorer, f->round, &tally->accuracy, &tally->test_reward,
                                     tally->class_accuracy);
+    if (st == FCB_OK && f->evaluator->validate)
+        st = f->evaluator->validate(f->evaluator->context, &scorer, f->round, &tally->val_accuracy,
+                                    &tally->val_reward);
     gm->ops->scorer_close(gm);
     return st;
 }
@@ -79,7 +83,7 @@ fcb_status fcb_round_close(fcb_federation *f, fcb_run_tally *tally, fcb_round_re
     return FCB_OK;
 }
 
-enum { TALLY_SECTION_VERSION = 1 };
+enum { TALLY_SECTION_VERSION = 1, VALIDATION_SECTION_VERSION = 1 };
 
 fcb_status fcb_run_tally_save(const fcb_run_tally *tally, fcb_ckpt_writer *w)
 {
@@ -95,6 +99,14 @@ fcb_status fcb_run_tally_save(const fcb_run_tally *tally, fcb_ckpt_writer *w)
     fcb_ckpt_put_f64(w, tally->win_rate);
     fcb_ckpt_put_f64(w, tally->kl);
     fcb_ckpt_put_f64(w, tally->margin);
+    fcb_status st = fcb_ckpt_end(w);
+    if (st != FCB_OK || tally->val_accuracy < 0.0)
+        return st;
+    /* A section of its own, written only with a validation set, so runs
+     * without one keep their checkpoint bytes and older checkpoints load. */
+    fcb_ckpt_begin(w, "validation", VALIDATION_SECTION_VERSION);
+    fcb_ckpt_put_f64(w, tally->val_accuracy);
+    fcb_ckpt_put_f64(w, tally->val_reward);
     return fcb_ckpt_end(w);
 }
 
@@ -116,6 +128,16 @@ fcb_status fcb_run_tally_load(fcb_run_tally *tally, fcb_ckpt_reader *r)
         st = fcb_ckpt_get_f64(r, more[i]);
     if (st == FCB_OK)
         st = fcb_ckpt_close_section(r);
+    tally->val_accuracy = -1.0;
+    if (st == FCB_OK && fcb_ckpt_has_section(r, "validation")) {
+        st = fcb_ckpt_open_section(r, "validation", VALIDATION_SECTION_VERSION);
+        if (st == FCB_OK)
+            st = fcb_ckpt_get_f64(r, &tally->val_accuracy);
+        if (st == FCB_OK)
+            st = fcb_ckpt_get_f64(r, &tally->val_reward);
+        if (st == FCB_OK)
+            st = fcb_ckpt_close_section(r);
+    }
     if (st == FCB_OK && (rounds < 0 || rounds > 1000000000 || interactions < 0 || !isfinite(tally->reward_total)))
         st = fcb_ckpt_fail(r, "rounds %lld or interactions %lld out of range", (long long)rounds,
                            (long long)interactions);

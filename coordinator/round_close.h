@@ -17,6 +17,8 @@ typedef struct {
     double accuracy;        /* last evaluation, -1 before the first (or without an evaluator) */
     double test_reward;
     double class_accuracy[FCB_MAX_ACTIONS];
+    double val_accuracy;    /* last evaluation on the validation set, -1 without one */
+    double val_reward;
     /* preference stage */
     double reference_accuracy; /* test accuracy of the reference, -1 before the stage */
     double win_rate;           /* last evaluation against the reference, -1 before */

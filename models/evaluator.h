@@ -17,6 +17,9 @@ typedef struct {
      * under the true utilities, and KL(pi || pi_ref). */
     fcb_status (*preference)(void *context, const float *params, const float *reference, int round,
                              double *win_rate, double *kl);
+    /* The same as evaluate on a validation set held apart from the test set,
+     * for choosing settings without reading the test set; NULL: none. */
+    fcb_status (*validate)(void *context, const fcb_scorer *scorer, int round, double *accuracy, double *reward);
 } fcb_evaluator;
 
 #endif

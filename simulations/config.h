@@ -29,6 +29,7 @@ typedef struct {
     char data_path[FCB_CONFIG_PATH_MAX];
     char data_test_path[FCB_CONFIG_PATH_MAX];
     double test_fraction;
+    double validation_fraction; /* rows carved from train for validation; 0 = none */
     int standardize;       /* z-score every feature with the training mean and std */
     int data_dim;
     int data_classes;

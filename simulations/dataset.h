@@ -56,4 +56,9 @@ fcb_status fcb_dataset_load_vw(const char *path, int dim, int num_classes, fcb_d
 fcb_status fcb_dataset_split(fcb_dataset *all, double test_fraction, uint64_t seed,
                              fcb_dataset *train, fcb_dataset *test);
 
+/* Moves a seeded random `fraction` of train's rows (rounded) into
+ * validation (empty when that rounds to 0); both keep the rows' original
+ * order. The random order is its own stream, independent of the test split. */
+fcb_status fcb_dataset_carve(fcb_dataset *train, double fraction, uint64_t seed, fcb_dataset *validation);
+
 #endif

@@ -12,6 +12,12 @@ static fcb_status evaluate(void *context, const fcb_scorer *scorer, int round, d
                               class_accuracy);
 }
 
+static fcb_status validate(void *context, const fcb_scorer *scorer, int round, double *accuracy, double *reward)
+{
+    const fcb_sim_evaluator *e = context;
+    return fcb_world_validate(e->world, scorer->score, scorer->context, round, e->seed, accuracy, reward);
+}
+
 /* On the test set at `round`: the win rate of pi(params) against the
  * reference under the true utilities, and KL(pi || pi_ref). */
 static fcb_status preference(void *context, const float *params, const float *reference, int round, double *win_rate,
@@ -64,6 +70,6 @@ static fcb_status preference(void *context, const float *params, const float *re
 
 fcb_evaluator fcb_sim_evaluator_make(fcb_sim_evaluator *e)
 {
-    fcb_evaluator evaluator = {e, evaluate, preference};
+    fcb_evaluator evaluator = {e, evaluate, preference, e->world->validation.n > 0 ? validate : NULL};
     return evaluator;
 }

@@ -11,6 +11,9 @@
 #include "vec.h"
 
 enum { PRETRAIN_CLIENT_BASE = 1 << 30 };
+/* Drift streams of the evaluation sets' label draws: client ids no client has. */
+static const uint32_t TEST_LABELS_STREAM = 0xFFFFFFFEu;
+static const uint32_t VALIDATION_LABELS_STREAM = 0xFFFFFFFDu;
 
 static fcb_status load_data(const fcb_config *c, fcb_dataset *train, fcb_dataset *test)
 {
@@ -59,8 +62,9 @@ static fcb_status load_data(const fcb_config *c, fcb_dataset *train, fcb_dataset
 }
 
 /* Per-feature z-score with the training set's mean and standard deviation
- * (constant features are only centred), applied to train and test. */
-static fcb_status standardize(fcb_dataset *train, fcb_dataset *test)
+ * (constant features are only centred), applied to train, test and
+ * validation. */
+static fcb_status standardize(fcb_dataset *train, fcb_dataset *test, fcb_dataset *validation)
 {
     int d = train->d;
     double *mean = calloc((size_t)d, sizeof(double));
@@ -81,8 +85,8 @@ static fcb_status standardize(fcb_dataset *train, fcb_dataset *test)
         double var = sq[j] / train->n - mean[j] * mean[j];
         sq[j] = var > 1e-12 ? 1.0 / sqrt(var) : 1.0; /* now the scale */
     }
-    fcb_dataset *sets[2] = {train, test};
-    for (int s = 0; s < 2; s++)
+    fcb_dataset *sets[3] = {train, test, validation};
+    for (int s = 0; s < 3; s++)
         for (int i = 0; i < sets[s]->n; i++)
             for (int j = 0; j < d; j++) {
                 float *v = &sets[s]->x[(size_t)i * d + j];
@@ -306,8 +310,10 @@ fcb_status fcb_world_build(fcb_world *w, const fcb_config *c)
     fcb_status st = fcb_scenario_from_name(c->scenario, &w->scenario);
     if (st == FCB_OK)
         st = load_data(c, &w->train, &w->test);
+    if (st == FCB_OK)
+        st = fcb_dataset_carve(&w->train, c->validation_fraction, c->seed, &w->validation);
     if (st == FCB_OK && c->standardize)
-        st = standardize(&w->train, &w->test);
+        st = standardize(&w->train, &w->test, &w->validation);
     if (st == FCB_OK && c->data_classes > 0 && c->data_classes != w->train.k)
         st = fcb_fail(FCB_ERR_CONFIG, "data.classes = %d does not match the dataset, which has %d classes",
                       c->data_classes, w->train.k);
@@ -351,6 +357,7 @@ void fcb_world_free(fcb_world *w)
 {
     fcb_dataset_free(&w->train);
     fcb_dataset_free(&w->test);
+    fcb_dataset_free(&w->validation);
     fcb_partition_free(&w->clients);
     free(w->pretrain_rows);
     fcb_environment_free(&w->env);
@@ -358,8 +365,8 @@ void fcb_world_free(fcb_world *w)
     memset(w, 0, sizeof *w);
 }
 
-fcb_status fcb_world_evaluate(const fcb_world *w, fcb_score_fn score, void *context, int round,
-                              uint64_t seed, double *accuracy, double *reward,
+static fcb_status evaluate_on(const fcb_world *w, const fcb_dataset *set, uint32_t label_stream, fcb_score_fn score,
+                              void *context, int round, uint64_t seed, double *accuracy, double *reward,
                               double *class_accuracy)
 {
     int k = w->model.config.num_actions;
@@ -370,16 +377,18 @@ fcb_status fcb_world_evaluate(const fcb_world *w, fcb_score_fn score, void *cont
     fcb_status st = scores && class_total && class_correct
                         ? FCB_OK
                         : fcb_fail(FCB_ERR_NOMEM, "evaluation: out of memory");
+    if (st == FCB_OK && set->n < 1)
+        st = fcb_fail(FCB_ERR_ARG, "evaluation: the set is empty");
     fcb_rng rng;
-    fcb_rng_init(&rng, seed, FCB_STREAM_DRIFT, 0xFFFFFFFEu, (uint32_t)round);
+    fcb_rng_init(&rng, seed, FCB_STREAM_DRIFT, label_stream, (uint32_t)round);
     long correct = 0;
     double reward_sum = 0.0;
-    for (int start = 0; st == FCB_OK && start < w->test.n; start += FCB_EVAL_CHUNK) {
-        int count = w->test.n - start < FCB_EVAL_CHUNK ? w->test.n - start : FCB_EVAL_CHUNK;
-        st = score(context, w->test.x + (size_t)start * d, count, scores);
+    for (int start = 0; st == FCB_OK && start < set->n; start += FCB_EVAL_CHUNK) {
+        int count = set->n - start < FCB_EVAL_CHUNK ? set->n - start : FCB_EVAL_CHUNK;
+        st = score(context, set->x + (size_t)start * d, count, scores);
         for (int i = 0; st == FCB_OK && i < count; i++) {
             int best = fcb_argmax(scores + (size_t)i * k, k);
-            int label = fcb_environment_label_at(&w->env, w->test.y[start + i], round, &rng);
+            int label = fcb_environment_label_at(&w->env, set->y[start + i], round, &rng);
             class_total[label]++;
             if (best == label) {
                 correct++;
@@ -389,9 +398,9 @@ fcb_status fcb_world_evaluate(const fcb_world *w, fcb_score_fn score, void *cont
         }
     }
     if (st == FCB_OK) {
-        *accuracy = (double)correct / w->test.n;
+        *accuracy = (double)correct / set->n;
         if (reward)
-            *reward = reward_sum / w->test.n;
+            *reward = reward_sum / set->n;
         if (class_accuracy)
             for (int a = 0; a < k; a++)
                 class_accuracy[a] = class_total[a] ? (double)class_correct[a] / class_total[a] : 0.0;
@@ -400,4 +409,19 @@ fcb_status fcb_world_evaluate(const fcb_world *w, fcb_score_fn score, void *cont
     free(class_total);
     free(class_correct);
     return st;
+}
+
+fcb_status fcb_world_evaluate(const fcb_world *w, fcb_score_fn score, void *context, int round,
+                              uint64_t seed, double *accuracy, double *reward,
+                              double *class_accuracy)
+{
+    return evaluate_on(w, &w->test, TEST_LABELS_STREAM, score, context, round, seed, accuracy, reward,
+                       class_accuracy);
+}
+
+fcb_status fcb_world_validate(const fcb_world *w, fcb_score_fn score, void *context, int round,
+                              uint64_t seed, double *accuracy, double *reward)
+{
+    return evaluate_on(w, &w->validation, VALIDATION_LABELS_STREAM, score, context, round, seed, accuracy, reward,
+                       NULL);
 }

@@ -19,6 +19,7 @@ typedef struct {
     fcb_scenario_kind scenario;
     fcb_dataset train;
     fcb_dataset test;
+    fcb_dataset validation;     /* carved from the training rows (data.validation_fraction); n = 0: none */
     fcb_partition clients;      /* bandit clients 0..num_clients-1 */
     int *pretrain_rows;         /* rows of the pretraining group (init scenarios) */
     int num_pretrain_rows;
@@ -46,5 +47,10 @@ void fcb_world_free(fcb_world *world);
 fcb_status fcb_world_evaluate(const fcb_world *world, fcb_score_fn score, void *context, int round,
                               uint64_t seed, double *accuracy, double *reward,
                               double *class_accuracy);
+
+/* The same on the validation set (which must not be empty), with its own
+ * label draws under gradual drift. */
+fcb_status fcb_world_validate(const fcb_world *world, fcb_score_fn score, void *context, int round,
+                              uint64_t seed, double *accuracy, double *reward);
 
 #endif

@@ -1,7 +1,9 @@
 # fedcb bench on tests/suites/tiny.ini: every cell equals a direct
 # `fedcb simulate` of its config; results do not depend on --jobs; a rerun
 # skips finished cells and reproduces the report; a lost cell is rerun;
-# bad suites give one line naming file, line and key.
+# results.csv carries val_accuracy and the report selects per family on it
+# and gives paired differences to the best policy; bad suites give one line
+# naming file, line and key.
 source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 cli_init "$@"
 SUITE=$SOURCE_DIR/tests/suites/tiny.ini
@@ -46,6 +48,40 @@ grep -q '^cells=18 skipped=17 ' "$RUN_OUT" || die "resume: $(cat "$RUN_OUT")"
 cmp -s <(cut -d, -f1-5 "$WORK/b1/results.csv") <(cut -d, -f1-5 "$WORK/b2/results.csv") ||
     die "the rerun cell gives another result"
 
+say "results.csv and report.md without a validation set"
+head -1 "$WORK/b2/results.csv" | grep -q '^scenario,policy,seed,avg_reward,test_accuracy,seconds,val_accuracy$' ||
+    die "results.csv header: $(head -1 "$WORK/b2/results.csv")"
+grep -q 'not possible, the cells have no validation set' "$WORK/b2/report.md" || die "report.md claims a validation selection"
+[[ $(grep -c '^### Paired differences to ' "$WORK/b2/report.md") -eq 2 ]] || die "report.md has no paired differences"
+
+say "selection on validation: the best mean val_accuracy per family, paired differences to the best"
+printf '[suite]\nseeds = 3\n[scenario linear]\nconfig = %s\nset = data.validation_fraction=0.2\n' "$CONFIGS/tiny_softmax.ini" >"$WORK/val.ini"
+printf '[policy %s]\nset = %s\n' greedy "policy.kind=greedy" softmax-0.05 "policy.kind=softmax; policy.temperature=0.05" \
+    softmax-1 "policy.kind=softmax; policy.temperature=1" >>"$WORK/val.ini"
+printf '[policy %s]\nset = %s\nfamily = explore\n' eps-0.1 "policy.kind=epsilon_greedy; policy.epsilon=0.1" \
+    uniform "policy.kind=uniform" >>"$WORK/val.ini"
+run_fedcb val bench --suite "$WORK/val.ini" --out "$WORK/bv" --jobs 2
+[[ $RC -eq 0 ]] || { cat "$RUN_ERR" >&2; die "fedcb bench with validation exited with $RC"; }
+check_no_sanitizer_report bench
+# Expected winners, recomputed from results.csv: per family the highest mean val_accuracy.
+expected=$(awk -F, 'NR > 1 { fam = $2; sub(/-.*/, "", fam); if ($2 == "eps-0.1" || $2 == "uniform") fam = "explore"
+                            n[$2]++; v[$2] += $7; f[$2] = fam }
+                    END { for (p in v) { m = v[p] / n[p]; if (!(f[p] in best) || m > best[f[p]]) { best[f[p]] = m; who[f[p]] = p } }
+                          for (fam in who) print fam, who[fam] }' "$WORK/bv/results.csv" | sort)
+got=$(sed -n '/^### Selected on validation/,/^!\[/p' "$WORK/bv/report.md" |
+      awk -F' *[|] *' '/^[|] [a-z]/ && $2 != "family" { print $2, $3 }' | sort)
+[[ -n $got && $got == "$expected" ]] || die "selected on validation: report says '$got', results.csv gives '$expected'"
+[[ $(wc -l <<<"$got") -eq 3 ]] || die "expected 3 families (greedy, softmax, explore): $got"
+grep -q 'The test accuracy was not used to choose' "$WORK/bv/report.md" || die "the report does not say test accuracy was not used"
+[[ $(awk -F, 'NR > 1 && $7 == ""' "$WORK/bv/results.csv" | wc -l) -eq 0 ]] || die "a cell has no val_accuracy"
+# A paired difference, recomputed: mean over seeds of (uniform's reward - the best's).
+best=$(sed -n 's/^| \*\*\([^*]*\)\*\* (best).*/\1/p' "$WORK/bv/report.md")
+[[ -n $best && $best != uniform ]] || die "no best policy other than uniform in the validation report"
+diff=$(awk -F, -v best="$best" 'NR > 1 && $2 == best { b[$3] = $4 } NR > 1 && $2 == "uniform" { u[$3] = $4 }
+       END { for (s in u) d += u[s] - b[s]; printf "%+.4f", d / 3 }' "$WORK/bv/results.csv")
+grep -qF "| uniform | $diff ± " "$WORK/bv/report.md" || die "paired difference of uniform should be $diff"
+grep -q 'Here they are paired' "$WORK/bv/report.md" || die "the report does not say which intervals are paired"
+
 say "bad suites"
 printf '[suite]\nseeds = 2\n[scenario a]\nconfig = %s\ntemperature = 3\n' "$CONFIGS/tiny_softmax.ini" >"$WORK/bad1.ini"
 expect_failure bench --suite "$WORK/bad1.ini" --out "$WORK/bad"
@@ -53,6 +89,9 @@ message_has "bad1.ini:5" "temperature"
 printf '[scenario a]\nconfig = %s\n[policy p]\nset = policy.kind=telepathy\n' "$CONFIGS/tiny_softmax.ini" >"$WORK/bad2.ini"
 expect_failure bench --suite "$WORK/bad2.ini" --out "$WORK/bad"
 message_has "[scenario a] with [policy p]" "telepathy"
+printf '[scenario a]\nconfig = %s\n[policy p]\nfamily =\n' "$CONFIGS/tiny_softmax.ini" >"$WORK/bad4.ini"
+expect_failure bench --suite "$WORK/bad4.ini" --out "$WORK/bad"
+message_has "bad4.ini:4" "family"
 printf '[policy p]\nset = policy.kind=greedy\n' >"$WORK/bad3.ini"
 expect_failure bench --suite "$WORK/bad3.ini" --out "$WORK/bad"
 message_has "[scenario NAME]"

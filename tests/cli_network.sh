@@ -3,7 +3,8 @@
 # config, for a score-based policy, an MLP with a deployment delay and an
 # adaptive server optimiser, LinUCB, LinUCB forgetting by a discount (the
 # deployed statistics carry A~), and bandit rounds followed by
-# preference (DPO) rounds, whose frozen reference the coordinator sends. A TLS client without a certificate,
+# preference (DPO) rounds, whose frozen reference the coordinator sends (with a
+# validation set carved from the training rows). A TLS client without a certificate,
 # a client with a certificate from another CA, and one whose certificate
 # names another client id are refused, and the run is unaffected.
 source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
@@ -76,5 +77,7 @@ check_variant
 check_variant --set model.arch=mlp --set model.hidden=16 --set policy.deploy_every=2 --set server.optimizer=adam
 check_variant --set policy.kind=linucb
 check_variant --set policy.kind=linucb --set policy.forgetting=discount --set policy.discount=0.9
-check_variant --set scenario.kind=init --set run.rounds=2 --set preference.rounds=4 --set preference.learning_rate=0.1
+check_variant --set scenario.kind=init --set run.rounds=2 --set preference.rounds=4 --set preference.learning_rate=0.1 \
+    --set data.validation_fraction=0.1
+[[ $(grep -c '"val_accuracy"' "$WORK/v$variant-net/metrics.jsonl") -ge 1 ]] || die "the networked run reports no val_accuracy"
 say "PASS"
