@@ -3,7 +3,8 @@
 # tests/valgrind/grpc-c.supp), plus a client whose certificate names another
 # client id, refused by the coordinator; then the same for a real deployment
 # (a coordinator without data, clients with their own files) with a client
-# whose certificate another CA signed. Any memory error or leak fails.
+# whose certificate another CA signed. Any memory error or leak fails (for
+# the two refused clients: any definite or indirect leak).
 # Usage: bash tests/valgrind_network.sh <fedcb built without sanitizers> <source-dir>
 source "$(dirname "${BASH_SOURCE[0]}")/cli_common.sh"
 cli_init "$@"
@@ -19,14 +20,25 @@ cp "$WORK/tls/client-1.crt" "$WORK/wrong-id/client-2.crt"
 cp "$WORK/tls/client-1.key" "$WORK/wrong-id/client-2.key"
 
 REAL_FEDCB=$FEDCB
-FEDCB=$WORK/fedcb-under-valgrind
-cat >"$FEDCB" <<SH
+# under_valgrind FILE LEAK_KINDS: a wrapper that runs fedcb under memcheck and
+# fails (exit 99) on any memory error or on a leak of those kinds.
+under_valgrind() {
+    cat >"$1" <<SH
 #!/usr/bin/env bash
-exec valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \\
-    --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 --num-callers=40 \\
+exec valgrind -q --leak-check=full --show-leak-kinds=$2 \\
+    --errors-for-leak-kinds=$2 --error-exitcode=99 --num-callers=40 \\
     --suppressions="$SOURCE_DIR/tests/valgrind/grpc-c.supp" "$REAL_FEDCB" "\$@"
 SH
-chmod +x "$FEDCB"
+    chmod +x "$1"
+}
+under_valgrind "$WORK/fedcb-under-valgrind" definite,indirect,possible
+# A client refused during its handshake exits while gRPC's subchannel still
+# holds its handshake state (auth context, channel, backoff timer): a few KB
+# that memcheck may see as "possibly lost", depending on how far gRPC's own
+# threads got before exit (also with grpc_shutdown_blocking). For the refused
+# clients only definite and indirect leaks count; every memory error does.
+under_valgrind "$WORK/fedcb-refused-under-valgrind" definite,indirect
+FEDCB=$WORK/fedcb-under-valgrind
 
 start_coordinator coord --config "$CONFIG" "${SETS[@]}" --tls-dir "$WORK/tls" --out "$WORK/net"
 coord=$COORD_PID
@@ -35,8 +47,10 @@ for id in 0 1 2; do
     start_client "client$id" "$id" --config "$CONFIG" "${SETS[@]}" --coordinator "127.0.0.1:$PORT" --tls-dir "$WORK/tls"
     pids+=("$CLIENT_PID")
 done
+FEDCB=$WORK/fedcb-refused-under-valgrind
 start_client impostor 2 --config "$CONFIG" "${SETS[@]}" --coordinator "127.0.0.1:$PORT" --tls-dir "$WORK/wrong-id"
 impostor=$CLIENT_PID
+FEDCB=$WORK/fedcb-under-valgrind
 
 wait_exit "$impostor" 300 impostor
 [[ $EXIT_STATUS -eq 1 ]] || { cat "$WORK/impostor.err" >&2; die "the impostor exited with $EXIT_STATUS, expected 1"; }
@@ -69,7 +83,9 @@ for id in 0 1 2; do
         --data "$WORK/shards/client-$id.vw"
     pids+=("$CLIENT_PID")
 done
+FEDCB=$WORK/fedcb-refused-under-valgrind
 start_client foreign 1 --coordinator "127.0.0.1:$PORT" --tls-dir "$WORK/foreign" --data "$WORK/shards/client-1.vw"
+FEDCB=$WORK/fedcb-under-valgrind
 wait_exit "$CLIENT_PID" 300 foreign
 [[ $EXIT_STATUS -eq 1 ]] || { cat "$WORK/foreign.err" >&2; die "the foreign client exited with $EXIT_STATUS, expected 1"; }
 grep -q "refused this client's certificate" "$WORK/foreign.err" || die "foreign: $(tail -1 "$WORK/foreign.err")"
