@@ -88,6 +88,26 @@ cat "$WORK"/slow-client*.err | grep -q 'update refused: .*stale' || die "no stra
 no_sanitizer_report "$WORK"/slow-*.err
 say "   $(grep -c 'is stale' "$WORK/slow-coord.err") late updates rejected as stale"
 
+# resume_and_compare NAME --state-dir DIR SETS...: restarts the coordinator of
+# run NAME (killed by the caller) on the same port and state directory; it must
+# resume, finish with its clients, and give the same run as $WORK/NAME-sim.
+resume_and_compare() {
+    local name=$1 id coord
+    shift
+    LISTEN_PORT=$PORT start_coordinator "${name}2-coord" --config "$CONFIG" --insecure --out "$WORK/$name" "$@"
+    coord=$COORD_PID
+    grep -q "resuming after round" "$WORK/${name}2-coord.err" || die "the restarted coordinator did not resume ($name)"
+    wait_exit "$coord" 300 "${name}2-coord"
+    [[ $EXIT_STATUS -eq 0 ]] || { tail -5 "$WORK/${name}2-coord.err" >&2; die "restarted coordinator exited with $EXIT_STATUS"; }
+    for id in "${IDS[@]}"; do
+        wait_exit "${CLIENT_PIDS[$id]}" 60 "$name-client$id"
+        [[ $EXIT_STATUS -eq 0 ]] || { tail -3 "$WORK/$name-client$id.err" >&2; die "client $id exited with $EXIT_STATUS"; }
+    done
+    no_sanitizer_report "$WORK"/"$name"*.err
+    same_run "$WORK/$name-sim" "$WORK/$name"
+    say "   $(grep -o 'resuming after round [0-9]*' "$WORK/${name}2-coord.err"); the finished run equals simulate"
+}
+
 say "3. the coordinator killed with SIGKILL and restarted"
 # Stragglers 0.5 s late (in time for both the simulated 1 s deadline and the
 # real timeout) slow the rounds down enough to kill the coordinator mid-run.
@@ -106,19 +126,7 @@ wait "$COORD_PID" 2>/dev/null || true
 done_before=$(wc -l <"$WORK/resume/metrics.jsonl")
 say "   killed after $done_before rounds; checkpoints: $(ls "$WORK/state" | tr '\n' ' ')"
 sleep 1
-LISTEN_PORT=$PORT start_coordinator resume2-coord --config "$CONFIG" "${SLOW[@]}" --insecure --state-dir "$WORK/state" \
-    --out "$WORK/resume"
-coord=$COORD_PID
-grep -q "resuming after round" "$WORK/resume2-coord.err" || die "the restarted coordinator did not resume"
-wait_exit "$coord" 300 resume2-coord
-[[ $EXIT_STATUS -eq 0 ]] || { tail -5 "$WORK/resume2-coord.err" >&2; die "restarted coordinator exited with $EXIT_STATUS"; }
-for id in "${IDS[@]}"; do
-    wait_exit "${CLIENT_PIDS[$id]}" 60 "resume-client$id"
-    [[ $EXIT_STATUS -eq 0 ]] || { tail -3 "$WORK/resume-client$id.err" >&2; die "client $id exited with $EXIT_STATUS"; }
-done
-no_sanitizer_report "$WORK"/resume*.err
-same_run "$WORK/resume-sim" "$WORK/resume"
-say "   $(grep -o 'resuming after round [0-9]*' "$WORK/resume2-coord.err"); the finished run equals simulate"
+resume_and_compare resume --state-dir "$WORK/state" "${SLOW[@]}"
 say "3b. LinUCB forgetting by a discount: the restarted coordinator resumes A~ and the deployed A~"
 FORGET=(--set run.rounds=12 --set policy.kind=linucb --set policy.forgetting=discount --set policy.discount=0.9
         --set clients.straggler_fraction=0.2 --set clients.straggler_delay=0.5)
@@ -128,19 +136,7 @@ wait_rounds "$WORK/forget" 4 120
 kill -9 "$COORD_PID"
 wait "$COORD_PID" 2>/dev/null || true
 sleep 1
-LISTEN_PORT=$PORT start_coordinator forget2-coord --config "$CONFIG" "${FORGET[@]}" --insecure \
-    --state-dir "$WORK/forget-state" --out "$WORK/forget"
-coord=$COORD_PID
-grep -q "resuming after round" "$WORK/forget2-coord.err" || die "the restarted coordinator did not resume (forgetting)"
-wait_exit "$coord" 300 forget2-coord
-[[ $EXIT_STATUS -eq 0 ]] || { tail -5 "$WORK/forget2-coord.err" >&2; die "restarted coordinator exited with $EXIT_STATUS"; }
-for id in "${IDS[@]}"; do
-    wait_exit "${CLIENT_PIDS[$id]}" 60 "forget-client$id"
-    [[ $EXIT_STATUS -eq 0 ]] || { tail -3 "$WORK/forget-client$id.err" >&2; die "client $id exited with $EXIT_STATUS"; }
-done
-no_sanitizer_report "$WORK"/forget*.err
-same_run "$WORK/forget-sim" "$WORK/forget"
-say "   $(grep -o 'resuming after round [0-9]*' "$WORK/forget2-coord.err"); the finished run equals simulate"
+resume_and_compare forget --state-dir "$WORK/forget-state" "${FORGET[@]}"
 say "4. SIGTERM and SIGINT shut down cleanly"
 start_coordinator term-coord --config "$CONFIG" --insecure --state-dir "$WORK/term-state"
 coord=$COORD_PID
