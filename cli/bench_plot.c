@@ -62,23 +62,31 @@ static fcb_status write_scenario_data(const fcb_suite *s, int sc, const char *ou
         return fcb_fail(FCB_ERR_NOMEM, "bench plot: out of memory");
     }
     for (int p = 0; p < s->num_policies; p++) {
-        int rounds = MAX_ROUNDS;
+        int rounds = MAX_ROUNDS, ran = 0;
         for (int k = 0; k < seeds; k++) {
+            double a = accuracy[((size_t)sc * s->num_policies + p) * seeds + k];
+            if (isnan(a))
+                continue; /* a failed cell */
             char dir[FCB_CONFIG_PATH_MAX + 200];
             snprintf(dir, sizeof dir, "%s/cells/%s/%s/seed-%d", out_dir, s->scenarios[sc].name, s->policies[p].name,
                      k + 1);
-            int n = read_rewards(dir, rewards + (size_t)k * MAX_ROUNDS, MAX_ROUNDS);
+            int n = read_rewards(dir, rewards + (size_t)ran * MAX_ROUNDS, MAX_ROUNDS);
             rounds = n < rounds ? n : rounds;
-            column[k] = accuracy[((size_t)sc * s->num_policies + p) * seeds + k];
+            column[ran++] = a;
+        }
+        if (ran == 0) { /* every cell failed: an empty block keeps the other policies' indices */
+            fprintf(accuracy_dat, "%s NaN 0\n", s->policies[p].name);
+            fprintf(reward_dat, "# %s: every cell failed\n\n\n", s->policies[p].name);
+            continue;
         }
         double mean, half;
-        fcb_mean_interval(column, seeds, &mean, &half);
+        fcb_mean_interval(column, ran, &mean, &half);
         fprintf(accuracy_dat, "%s %.6f %.6f\n", s->policies[p].name, mean, half);
         fprintf(reward_dat, "# %s\n", s->policies[p].name);
         for (int r = 0; r < rounds; r++) {
-            for (int k = 0; k < seeds; k++)
+            for (int k = 0; k < ran; k++)
                 column[k] = rewards[(size_t)k * MAX_ROUNDS + r];
-            fcb_mean_interval(column, seeds, &mean, &half);
+            fcb_mean_interval(column, ran, &mean, &half);
             fprintf(reward_dat, "%d %.6f %.6f %.6f\n", r + 1, mean, mean - half, mean + half);
         }
         fprintf(reward_dat, "\n\n");

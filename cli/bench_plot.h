@@ -8,7 +8,8 @@
  * the final test accuracy per policy (mean with a 95 % error bar), into
  * OUT/plots/SCENARIO-reward.png and SCENARIO-accuracy.png. The data files
  * (.dat) stay beside them. accuracy holds every cell's final test accuracy,
- * indexed ((scenario * policies) + policy) * seeds + seed - 1. *drawn is 0
+ * indexed ((scenario * policies) + policy) * seeds + seed - 1; NaN marks a
+ * failed cell, which is left out. *drawn is 0
  * when gnuplot is not installed (the data files are still written). */
 fcb_status fcb_bench_plot(const fcb_suite *suite, const char *out_dir, int seeds, const double *accuracy,
                           int *drawn);

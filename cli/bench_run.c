@@ -124,6 +124,23 @@ static summary_stat stat_of(const double *v, int n)
     return s;
 }
 
+static int cell_ok(const cell *c)
+{
+    return c->status == FCB_OK;
+}
+
+/* A CSV field in double quotes, inner quotes doubled, newlines as spaces. */
+static void write_csv_field(FILE *f, const char *text)
+{
+    fputc('"', f);
+    for (const char *t = text; *t; t++) {
+        if (*t == '"')
+            fputc('"', f);
+        fputc(*t == '\n' || *t == '\r' ? ' ' : *t, f);
+    }
+    fputc('"', f);
+}
+
 static fcb_status write_csv(const grid *g)
 {
     char path[FCB_CONFIG_PATH_MAX + 32];
@@ -131,14 +148,20 @@ static fcb_status write_csv(const grid *g)
     FILE *f = fopen(path, "w");
     if (!f)
         return fcb_fail(FCB_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    fprintf(f, "scenario,policy,seed,avg_reward,test_accuracy,seconds,val_accuracy\n");
+    fprintf(f, "scenario,policy,seed,avg_reward,test_accuracy,seconds,val_accuracy,error\n");
     for (int i = 0; i < g->num_cells; i++) {
         const cell *c = &g->cells[i];
-        fprintf(f, "%s,%s,%d,%.6f,%.6f,%.3f,", g->suite->scenarios[c->scenario].name,
-                g->suite->policies[c->policy].name, c->seed, c->avg_reward, c->accuracy, c->seconds);
+        fprintf(f, "%s,%s,%d,", g->suite->scenarios[c->scenario].name, g->suite->policies[c->policy].name, c->seed);
+        if (!cell_ok(c)) {
+            fputs(",,,,", f);
+            write_csv_field(f, c->error);
+            fputc('\n', f);
+            continue;
+        }
+        fprintf(f, "%.6f,%.6f,%.3f,", c->avg_reward, c->accuracy, c->seconds);
         if (c->val_accuracy >= 0.0)
             fprintf(f, "%.6f", c->val_accuracy);
-        fputc('\n', f);
+        fputs(",\n", f);
     }
     if (fclose(f) != 0)
         return fcb_fail(FCB_ERR_IO, "cannot write %s", path);
@@ -157,21 +180,39 @@ static double metric_of(const cell *c, metric m)
     return m == METRIC_REWARD ? c->avg_reward : m == METRIC_TEST ? c->accuracy : c->val_accuracy;
 }
 
-static summary_stat policy_stat(const grid *g, int s, int p, int seeds, metric m)
+/* The metric over policy p's cells that did not fail; *n is how many. */
+static summary_stat policy_stat_n(const grid *g, int s, int p, int seeds, metric m, int *n)
 {
     double v[1000];
-    for (int k = 0; k < seeds; k++)
-        v[k] = metric_of(cell_at(g, s, p, k, seeds), m);
-    return stat_of(v, seeds);
+    *n = 0;
+    for (int k = 0; k < seeds; k++) {
+        const cell *c = cell_at(g, s, p, k, seeds);
+        if (cell_ok(c))
+            v[(*n)++] = metric_of(c, m);
+    }
+    summary_stat none = {NAN, 0.0};
+    return *n ? stat_of(v, *n) : none;
 }
 
-/* Mean and 95 % t-interval of policy p's metric minus policy q's, seed by seed. */
-static summary_stat paired_stat(const grid *g, int s, int p, int q, int seeds, metric m)
+static summary_stat policy_stat(const grid *g, int s, int p, int seeds, metric m)
+{
+    int n;
+    return policy_stat_n(g, s, p, seeds, m, &n);
+}
+
+/* Mean and 95 % t-interval of policy p's metric minus policy q's, seed by
+ * seed, over the seeds where neither cell failed. */
+static summary_stat paired_stat(const grid *g, int s, int p, int q, int seeds, metric m, int *n)
 {
     double d[1000];
-    for (int k = 0; k < seeds; k++)
-        d[k] = metric_of(cell_at(g, s, p, k, seeds), m) - metric_of(cell_at(g, s, q, k, seeds), m);
-    return stat_of(d, seeds);
+    *n = 0;
+    for (int k = 0; k < seeds; k++) {
+        const cell *a = cell_at(g, s, p, k, seeds), *b = cell_at(g, s, q, k, seeds);
+        if (cell_ok(a) && cell_ok(b))
+            d[(*n)++] = metric_of(a, m) - metric_of(b, m);
+    }
+    summary_stat none = {NAN, 0.0};
+    return *n ? stat_of(d, *n) : none;
 }
 
 /* A policy's family: its `family` key, else the policy.kind of its cell. */
@@ -194,7 +235,7 @@ static void report_selection(const grid *g, int s, int seeds, FILE *f)
     int np = g->suite->num_policies;
     for (int p = 0; p < np; p++)
         for (int k = 0; k < seeds; k++)
-            if (cell_at(g, s, p, k, seeds)->val_accuracy < 0.0) {
+            if (cell_ok(cell_at(g, s, p, k, seeds)) && cell_at(g, s, p, k, seeds)->val_accuracy < 0.0) {
                 fprintf(f, "Selected on validation: not possible, the cells have no validation set "
                            "(data.validation_fraction = 0).\n\n");
                 return;
@@ -213,13 +254,20 @@ static void report_selection(const grid *g, int s, int seeds, FILE *f)
             first = strcmp(families[q], families[p]) != 0;
         if (!first)
             continue;
-        int chosen = p, compared = 0;
-        for (int q = p; q < np; q++)
-            if (strcmp(families[q], families[p]) == 0) {
-                compared++;
-                if (policy_stat(g, s, q, seeds, METRIC_VAL).mean > policy_stat(g, s, chosen, seeds, METRIC_VAL).mean)
-                    chosen = q;
-            }
+        int chosen = -1, compared = 0;
+        for (int q = p; q < np; q++) {
+            int n;
+            double val = policy_stat_n(g, s, q, seeds, METRIC_VAL, &n).mean;
+            if (strcmp(families[q], families[p]) != 0 || n == 0)
+                continue;
+            compared++;
+            if (chosen < 0 || val > policy_stat(g, s, chosen, seeds, METRIC_VAL).mean)
+                chosen = q;
+        }
+        if (chosen < 0) {
+            fprintf(f, "| %s | every cell failed | 0 | | | |\n", families[p]);
+            continue;
+        }
         summary_stat val = policy_stat(g, s, chosen, seeds, METRIC_VAL);
         summary_stat reward = policy_stat(g, s, chosen, seeds, METRIC_REWARD);
         summary_stat test = policy_stat(g, s, chosen, seeds, METRIC_TEST);
@@ -246,10 +294,19 @@ static void report_paired(const grid *g, int s, int seeds, int best, FILE *f)
     for (int p = 0; p < suite->num_policies; p++) {
         if (p == best)
             continue;
-        summary_stat r = paired_stat(g, s, p, best, seeds, METRIC_REWARD);
-        summary_stat a = paired_stat(g, s, p, best, seeds, METRIC_TEST);
-        fprintf(f, "| %s | %+.4f ± %.4f | %+.4f ± %.4f |\n", suite->policies[p].name, r.mean, r.half, a.mean, a.half);
-        int apart = seeds > 1 && fabs(r.mean) > r.half;
+        int n;
+        summary_stat r = paired_stat(g, s, p, best, seeds, METRIC_REWARD, &n);
+        summary_stat a = paired_stat(g, s, p, best, seeds, METRIC_TEST, &n);
+        if (n == 0) {
+            fprintf(f, "| %s | no seed where both ran | |\n", suite->policies[p].name);
+            continue;
+        }
+        char only[64] = "";
+        if (n < seeds)
+            snprintf(only, sizeof only, " (the %d seeds where both ran)", n);
+        fprintf(f, "| %s%s | %+.4f ± %.4f | %+.4f ± %.4f |\n", suite->policies[p].name, only, r.mean, r.half, a.mean,
+                a.half);
+        int apart = n > 1 && fabs(r.mean) > r.half;
         int *count = apart ? &separated : &unseparated;
         char *list = names[apart ? 0 : 1];
         size_t used = strlen(list);
@@ -263,42 +320,57 @@ static void report_paired(const grid *g, int s, int seeds, int best, FILE *f)
                 separated ? names[0] : "none", unseparated ? names[1] : "none");
 }
 
+/* A policy row of the scenario table; a policy whose cells all failed says so. */
+static void report_policy_row(const grid *g, int s, int p, int seeds, int best, FILE *f)
+{
+    const fcb_suite *suite = g->suite;
+    const fcb_suite_scenario *sc = &suite->scenarios[s];
+    int n;
+    summary_stat reward = policy_stat_n(g, s, p, seeds, METRIC_REWARD, &n);
+    summary_stat accuracy = policy_stat(g, s, p, seeds, METRIC_TEST);
+    if (n == 0) {
+        fprintf(f, "| %s | failed (%d of %d seeds) | | | |\n", suite->policies[p].name, seeds, seeds);
+        return;
+    }
+    double seconds = 0.0;
+    for (int k = 0; k < seeds; k++)
+        if (cell_ok(cell_at(g, s, p, k, seeds)))
+            seconds += cell_at(g, s, p, k, seeds)->seconds / n;
+    char gap[32] = "n/a", failed[64] = "";
+    if (sc->ceiling > 0.0)
+        snprintf(gap, sizeof gap, "%.1f", 100.0 * (sc->ceiling - accuracy.mean));
+    if (n < seeds)
+        snprintf(failed, sizeof failed, " (%d of %d seeds failed)", seeds - n, seeds);
+    fprintf(f, "| %s%s%s%s | %.4f ± %.4f | %.4f ± %.4f | %s | %.2f |\n", p == best ? "**" : "",
+            suite->policies[p].name, p == best ? "** (best)" : "", failed, reward.mean, reward.half, accuracy.mean,
+            accuracy.half, gap, seconds);
+}
+
 static void report_scenario(const grid *g, int s, int seeds, FILE *f)
 {
     const fcb_suite *suite = g->suite;
     const fcb_suite_scenario *sc = &suite->scenarios[s];
     int np = suite->num_policies;
-    summary_stat reward[FCB_SUITE_MAX_POLICIES], accuracy[FCB_SUITE_MAX_POLICIES];
-    double seconds[FCB_SUITE_MAX_POLICIES];
-    int best = 0;
+    summary_stat reward[FCB_SUITE_MAX_POLICIES];
+    int ran[FCB_SUITE_MAX_POLICIES];
+    int best = -1;
     for (int p = 0; p < np; p++) {
-        double r[1000], a[1000], t = 0.0;
-        for (int k = 0; k < seeds; k++) {
-            const cell *c = &g->cells[((size_t)s * np + p) * seeds + k];
-            r[k] = c->avg_reward;
-            a[k] = c->accuracy;
-            t += c->seconds;
-        }
-        reward[p] = stat_of(r, seeds);
-        accuracy[p] = stat_of(a, seeds);
-        seconds[p] = t / seeds;
-        if (reward[p].mean > reward[best].mean)
+        reward[p] = policy_stat_n(g, s, p, seeds, METRIC_REWARD, &ran[p]);
+        if (ran[p] && (best < 0 || reward[p].mean > reward[best].mean))
             best = p;
     }
     fprintf(f, "## %s\n\n`%s`%s%s\n\n", sc->name, sc->config, sc->sets[0] ? " with " : "", sc->sets);
     fprintf(f, "| policy | avg online reward | final test accuracy | gap to ceiling (points) | seconds |\n");
     fprintf(f, "|---|---:|---:|---:|---:|\n");
-    for (int p = 0; p < np; p++) {
-        char gap[32] = "n/a";
-        if (sc->ceiling > 0.0)
-            snprintf(gap, sizeof gap, "%.1f", 100.0 * (sc->ceiling - accuracy[p].mean));
-        fprintf(f, "| %s%s%s | %.4f ± %.4f | %.4f ± %.4f | %s | %.2f |\n", p == best ? "**" : "",
-                suite->policies[p].name, p == best ? "** (best)" : "", reward[p].mean, reward[p].half,
-                accuracy[p].mean, accuracy[p].half, gap, seconds[p]);
+    for (int p = 0; p < np; p++)
+        report_policy_row(g, s, p, seeds, best, f);
+    if (best < 0) {
+        fprintf(f, "\nEvery cell of this scenario failed; see Failed cells.\n\n");
+        return;
     }
     int overlaps = 0;
     for (int p = 0; p < np; p++)
-        if (p != best && reward[p].mean + reward[p].half >= reward[best].mean - reward[best].half) {
+        if (p != best && ran[p] && reward[p].mean + reward[p].half >= reward[best].mean - reward[best].half) {
             fprintf(f, "%s%s", overlaps ? ", " : "\nNot separated from the best at 95 %: ", suite->policies[p].name);
             overlaps = 1;
         }
@@ -307,6 +379,32 @@ static void report_scenario(const grid *g, int s, int seeds, FILE *f)
     if (np > 1)
         report_paired(g, s, seeds, best, f);
     report_selection(g, s, seeds, f);
+}
+
+/* Every failed cell with its error; failed cells are left out of every
+ * mean, interval and selection above. */
+static void report_failed(const grid *g, FILE *f)
+{
+    int failed = 0;
+    for (int i = 0; i < g->num_cells; i++)
+        failed += !cell_ok(&g->cells[i]);
+    if (failed == 0)
+        return;
+    fprintf(f, "## Failed cells\n\n%d of %d cells failed and are left out of every mean, interval and selection "
+               "above. A rerun of the same command retries them.\n\n| scenario | policy | seed | error |\n"
+               "|---|---|---:|---|\n",
+            failed, g->num_cells);
+    for (int i = 0; i < g->num_cells; i++) {
+        const cell *c = &g->cells[i];
+        if (cell_ok(c))
+            continue;
+        fprintf(f, "| %s | %s | %d | ", g->suite->scenarios[c->scenario].name, g->suite->policies[c->policy].name,
+                c->seed);
+        for (const char *t = c->error; *t; t++)
+            fputc(*t == '|' ? '/' : *t == '\n' ? ' ' : *t, f);
+        fprintf(f, " |\n");
+    }
+    fputc('\n', f);
 }
 
 static fcb_status write_report(const grid *g, int seeds, int drawn)
@@ -327,6 +425,7 @@ static fcb_status write_report(const grid *g, int seeds, int drawn)
             fprintf(f, "![%s: reward per round](plots/%s-reward.png)\n![%s: final accuracy](plots/%s-accuracy.png)\n\n",
                     name, name, name, name);
     }
+    report_failed(g, f);
     if (!drawn)
         fprintf(f, "gnuplot is not installed: the plot data is in plots/*.dat, the plots were not drawn.\n");
     if (fclose(f) != 0)
@@ -385,14 +484,17 @@ fcb_status fcb_bench_run(const fcb_suite *suite, const fcb_bench_options *o, fcb
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     pthread_mutex_destroy(&g.lock);
-    fcb_status st = FCB_OK;
-    for (int i = 0; i < g.num_cells && st == FCB_OK; i++) {
-        const cell *c = &g.cells[i];
-        result->skipped += c->skipped;
-        if (c->status != FCB_OK)
-            st = fcb_fail(c->status, "cell %s / %s / seed %d: %s", suite->scenarios[c->scenario].name,
-                          suite->policies[c->policy].name, c->seed, c->error);
+    int failed = 0, first_failed = -1;
+    for (int i = 0; i < g.num_cells; i++) {
+        result->skipped += g.cells[i].skipped;
+        if (!cell_ok(&g.cells[i])) {
+            failed++;
+            if (first_failed < 0)
+                first_failed = i;
+        }
     }
+    result->failed = failed;
+    fcb_status st = FCB_OK;
     result->cells = g.num_cells;
     if (st == FCB_OK)
         st = write_csv(&g);
@@ -401,12 +503,19 @@ fcb_status fcb_bench_run(const fcb_suite *suite, const fcb_bench_options *o, fcb
     if (st == FCB_OK && !accuracy)
         st = fcb_fail(FCB_ERR_NOMEM, "bench: out of memory");
     for (int i = 0; st == FCB_OK && i < g.num_cells; i++)
-        accuracy[i] = g.cells[i].accuracy; /* cells are in the same scenario, policy, seed order */
+        accuracy[i] = cell_ok(&g.cells[i]) ? g.cells[i].accuracy : NAN; /* same scenario, policy, seed order */
     if (st == FCB_OK)
         st = fcb_bench_plot(suite, o->out_dir, seeds, accuracy, &drawn);
     free(accuracy);
     if (st == FCB_OK)
         st = write_report(&g, seeds, drawn);
+    if (st == FCB_OK && failed) {
+        const cell *c = &g.cells[first_failed];
+        st = fcb_fail(c->status, "%d of %d cells failed (the first: %s / %s / seed %d: %s); results.csv and report.md "
+                      "hold the others and list the failures",
+                      failed, g.num_cells, suite->scenarios[c->scenario].name, suite->policies[c->policy].name, c->seed,
+                      c->error);
+    }
     free(g.cells);
     return st;
 }

@@ -10,7 +10,9 @@
  * and OUT/report.md (per scenario: mean and 95 % t-interval of online reward
  * and final accuracy per policy, the gap to the ceiling, the wall time, the
  * best policy marked; paired differences to the best; per policy family the
- * setting with the best mean validation accuracy). */
+ * setting with the best mean validation accuracy). A cell that fails does
+ * not stop the others: the outputs are still written, with the failed cells
+ * listed and left out of every statistic, and the run returns an error. */
 
 typedef struct {
     const char *out_dir;
@@ -22,6 +24,7 @@ typedef struct {
 typedef struct {
     int cells;
     int skipped;    /* already done by an earlier run */
+    int failed;     /* cells whose run failed: listed in the report, left out of its statistics */
 } fcb_bench_result;
 
 /* Loads every scenario x policy config and checks its policy, loss and

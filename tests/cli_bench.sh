@@ -48,8 +48,35 @@ grep -q '^cells=18 skipped=17 ' "$RUN_OUT" || die "resume: $(cat "$RUN_OUT")"
 cmp -s <(cut -d, -f1-5 "$WORK/b1/results.csv") <(cut -d, -f1-5 "$WORK/b2/results.csv") ||
     die "the rerun cell gives another result"
 
+say "a failed cell is listed and left out; the other cells are still written"
+# seed-2 of linear/greedy cannot make its output directory: that one cell fails.
+mkdir -p "$WORK/b5/cells/linear/greedy"
+touch "$WORK/b5/cells/linear/greedy/seed-2"
+expect_failure bench --suite "$SUITE" --out "$WORK/b5" --jobs 2
+message_has "1 of 18 cells failed" "linear / greedy / seed 2" "seed-2"
+[[ $(wc -l <"$WORK/b5/results.csv") -eq 19 ]] || die "results.csv should still have a header and 18 rows"
+awk -F, '$1 == "linear" && $2 == "greedy" && $3 == 2 && $4 == "" && $8 ~ /seed-2/' "$WORK/b5/results.csv" | grep -q . ||
+    die "the failed cell's row should have no figures and its error: $(grep '^linear,greedy,2,' "$WORK/b5/results.csv")"
+cmp -s <(grep -v '^linear,greedy,2,' "$WORK/b5/results.csv" | cut -d, -f1-5) \
+       <(grep -v '^linear,greedy,2,' "$WORK/b1/results.csv" | cut -d, -f1-5) ||
+    die "the cells that ran should equal those of the full run"
+grep -q '^## Failed cells' "$WORK/b5/report.md" || die "report.md does not list the failed cell"
+grep -q '^| linear | greedy | 2 | ' "$WORK/b5/report.md" || die "report.md's failed-cell table lacks linear/greedy/2"
+# greedy on linear: the mean over the two seeds that ran.
+mean=$(awk -F, '$1 == "linear" && $2 == "greedy" && $3 != 2 { s += $4; n++ } END { printf "%.4f", s / n }' \
+       "$WORK/b1/results.csv")
+sed -n '/^## linear/,/^## drift/p' "$WORK/b5/report.md" | grep -q "^| \(\*\*\)\?greedy.*(1 of 3 seeds failed) | $mean ± " ||
+    die "linear/greedy's mean should be $mean over the 2 seeds that ran"
+rm "$WORK/b5/cells/linear/greedy/seed-2"
+run_fedcb failed-cell-rerun bench --suite "$SUITE" --out "$WORK/b5" --jobs 2
+[[ $RC -eq 0 ]] || die "the rerun exited with $RC: $(cat "$RUN_ERR")"
+grep -q '^cells=18 skipped=17 ' "$RUN_OUT" || die "the rerun should run only the failed cell: $(cat "$RUN_OUT")"
+cmp -s <(cut -d, -f1-5 "$WORK/b1/results.csv") <(cut -d, -f1-5 "$WORK/b5/results.csv") ||
+    die "after the rerun results.csv should equal the full run's"
+! grep -q '^## Failed cells' "$WORK/b5/report.md" || die "the rerun's report still lists failed cells"
+
 say "results.csv and report.md without a validation set"
-head -1 "$WORK/b2/results.csv" | grep -q '^scenario,policy,seed,avg_reward,test_accuracy,seconds,val_accuracy$' ||
+head -1 "$WORK/b2/results.csv" | grep -q '^scenario,policy,seed,avg_reward,test_accuracy,seconds,val_accuracy,error$' ||
     die "results.csv header: $(head -1 "$WORK/b2/results.csv")"
 grep -q 'not possible, the cells have no validation set' "$WORK/b2/report.md" || die "report.md claims a validation selection"
 [[ $(grep -c '^### Paired differences to ' "$WORK/b2/report.md") -eq 2 ]] || die "report.md has no paired differences"
