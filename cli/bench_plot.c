@@ -1,4 +1,5 @@
 #include "bench_plot.h"
+#include "output_file.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -133,16 +134,22 @@ fcb_status fcb_bench_plot(const fcb_suite *s, const char *out_dir, int seeds, co
         char reward_path[FCB_CONFIG_PATH_MAX + 128], accuracy_path[FCB_CONFIG_PATH_MAX + 128];
         snprintf(reward_path, sizeof reward_path, "%s/%s-reward.dat", plots, s->scenarios[sc].name);
         snprintf(accuracy_path, sizeof accuracy_path, "%s/%s-accuracy.dat", plots, s->scenarios[sc].name);
-        FILE *rf = fopen(reward_path, "w");
-        FILE *af = fopen(accuracy_path, "w");
-        fcb_status st = rf && af ? write_scenario_data(s, sc, out_dir, seeds, accuracy, rf, af)
-                                 : fcb_fail(FCB_ERR_IO, "cannot write %s", rf ? accuracy_path : reward_path);
-        if (rf && fclose(rf) != 0 && st == FCB_OK)
-            st = fcb_fail(FCB_ERR_IO, "cannot write %s", reward_path);
-        if (af && fclose(af) != 0 && st == FCB_OK)
-            st = fcb_fail(FCB_ERR_IO, "cannot write %s", accuracy_path);
+        fcb_output_file rf, af;
+        fcb_status st = fcb_output_open(&rf, reward_path, "w");
         if (st != FCB_OK)
             return st;
+        st = fcb_output_open(&af, accuracy_path, "w");
+        if (st == FCB_OK)
+            st = write_scenario_data(s, sc, out_dir, seeds, accuracy, rf.f, af.f);
+        if (st == FCB_OK)
+            st = fcb_output_commit(&rf);
+        if (st == FCB_OK)
+            st = fcb_output_commit(&af);
+        if (st != FCB_OK) {
+            fcb_output_abandon(&rf);
+            fcb_output_abandon(&af);
+            return st;
+        }
         if (*drawn)
             *drawn = draw(s, sc, plots);
     }

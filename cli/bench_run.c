@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench_plot.h"
+#include "output_file.h"
 #include "run_plan.h"
 #include "simulate.h"
 #include "wall_time.h"
@@ -145,9 +146,11 @@ static fcb_status write_csv(const grid *g)
 {
     char path[FCB_CONFIG_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/results.csv", g->options->out_dir);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return fcb_fail(FCB_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    fcb_output_file out;
+    fcb_status st = fcb_output_open(&out, path, "w");
+    if (st != FCB_OK)
+        return st;
+    FILE *f = out.f;
     fprintf(f, "scenario,policy,seed,avg_reward,test_accuracy,seconds,val_accuracy,error\n");
     for (int i = 0; i < g->num_cells; i++) {
         const cell *c = &g->cells[i];
@@ -163,9 +166,7 @@ static fcb_status write_csv(const grid *g)
             fprintf(f, "%.6f", c->val_accuracy);
         fputs(",\n", f);
     }
-    if (fclose(f) != 0)
-        return fcb_fail(FCB_ERR_IO, "cannot write %s", path);
-    return FCB_OK;
+    return fcb_output_commit(&out);
 }
 
 static const cell *cell_at(const grid *g, int s, int p, int seed_index, int seeds)
@@ -411,9 +412,11 @@ static fcb_status write_report(const grid *g, int seeds, int drawn)
 {
     char path[FCB_CONFIG_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/report.md", g->options->out_dir);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return fcb_fail(FCB_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    fcb_output_file out;
+    fcb_status st = fcb_output_open(&out, path, "w");
+    if (st != FCB_OK)
+        return st;
+    FILE *f = out.f;
     fprintf(f, "# fedcb bench: %s\n\n", g->suite->path);
     fprintf(f, "%d scenarios x %d policies x %d seeds. Each value is the mean over seeds ± the half-width of its "
                "95 %% t-interval. Per-cell results: results.csv.\n\n",
@@ -428,9 +431,7 @@ static fcb_status write_report(const grid *g, int seeds, int drawn)
     report_failed(g, f);
     if (!drawn)
         fprintf(f, "gnuplot is not installed: the plot data is in plots/*.dat, the plots were not drawn.\n");
-    if (fclose(f) != 0)
-        return fcb_fail(FCB_ERR_IO, "cannot write %s", path);
-    return FCB_OK;
+    return fcb_output_commit(&out);
 }
 
 fcb_status fcb_bench_check(const fcb_suite *suite)

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "config_file.h"
 #include "ope_run.h"
+#include "output_file.h"
 
 static void print_estimate(const char *name, const fcb_ope_estimate *e)
 {
@@ -26,6 +27,16 @@ static void print_report(const fcb_ope_report *report)
 
 /* The candidate's config: the logging run's with policy.kind and the
  * --candidate-set keys of [policy]. */
+static fcb_status write_report_file(const json_t *j, const char *path)
+{
+    fcb_output_file out;
+    fcb_status st = fcb_output_open(&out, path, "w");
+    if (st != FCB_OK)
+        return st;
+    json_dumpf(j, out.f, JSON_INDENT(2));
+    return fcb_output_commit(&out);
+}
+
 static int candidate_config(const fcb_config *config, const char *candidate, const char *const *sets, int n,
                             fcb_config *out)
 {
@@ -94,8 +105,8 @@ int fcb_command_ope(int argc, char **argv)
     fcb_ope_report report;
     fcb_status st = fcb_ope_run(&o, &report);
     json_t *j = st == FCB_OK ? fcb_ope_report_json(&o, &report) : NULL;
-    if (st == FCB_OK && out_path && json_dump_file(j, out_path, JSON_INDENT(2)) != 0)
-        st = fcb_fail(FCB_ERR_IO, "cannot write %s", out_path);
+    if (st == FCB_OK && out_path)
+        st = write_report_file(j, out_path);
     json_decref(j);
     if (st != FCB_OK) {
         fprintf(stderr, "fedcb: ope: %s\n", fcb_last_error());

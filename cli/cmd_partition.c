@@ -8,6 +8,7 @@
 #include "cli_args.h"
 #include "commands.h"
 #include "config_file.h"
+#include "output_file.h"
 #include "run_output.h"
 #include "world.h"
 
@@ -25,17 +26,21 @@ static int write_row(FILE *f, const float *x, int d, int label)
 
 static fcb_status write_rows(const char *path, const fcb_dataset *data, const int *rows, int n)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return fcb_fail(FCB_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    fcb_output_file out;
+    fcb_status st = fcb_output_open(&out, path, "w");
+    if (st != FCB_OK)
+        return st;
     int ok = 1;
     for (int i = 0; ok && i < n; i++) {
         int row = rows ? rows[i] : i;
-        ok = write_row(f, data->x + (size_t)row * data->d, data->d, data->y[row]);
+        ok = write_row(out.f, data->x + (size_t)row * data->d, data->d, data->y[row]);
     }
-    if (fclose(f) != 0 || !ok)
-        return fcb_fail(FCB_ERR_IO, "cannot write %s (disk full?)", path);
-    return FCB_OK;
+    if (!ok) {
+        st = fcb_output_write_error(path);
+        fcb_output_abandon(&out);
+        return st;
+    }
+    return fcb_output_commit(&out);
 }
 
 static fcb_status write_partition(const fcb_world *w, const char *dir)

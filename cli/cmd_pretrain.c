@@ -18,11 +18,14 @@ int fcb_command_pretrain(int argc, char **argv)
     if (rc != 0)
         return rc;
     fcb_world world;
+    int built = 0;
     fcb_status st = FCB_OK;
     if (strcmp(config.scenario, "scratch") == 0)
         st = fcb_fail(FCB_ERR_CONFIG, "scenario.kind = scratch has no pretraining; use init or init-shift");
-    if (st == FCB_OK)
+    if (st == FCB_OK) {
         st = fcb_world_build(&world, &config);
+        built = st == FCB_OK;
+    }
     if (st == FCB_OK)
         st = fcb_model_file_write(out, world.initial_params, world.model.num_params);
     if (st == FCB_OK)
@@ -30,7 +33,7 @@ int fcb_command_pretrain(int argc, char **argv)
                "written to %s\n",
                config.arch, world.model.config.input_dim, world.model.config.num_actions, world.model.num_params,
                world.num_pretrain_rows, world.pretrain_accuracy, out);
-    if (st == FCB_OK)
+    if (built)
         fcb_world_free(&world);
     if (st != FCB_OK) {
         fprintf(stderr, "fedcb: pretrain: %s\n", fcb_last_error());

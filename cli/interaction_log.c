@@ -18,7 +18,7 @@ fcb_status fcb_interaction_writer_open(fcb_interaction_writer *w, const char *pa
     if (st != FCB_OK)
         return st;
     if (gzprintf(w->file, "%s\n", HEADER) <= 0)
-        return fcb_fail(FCB_ERR_IO, "cannot write %s", path);
+        return fcb_gz_write_error(w->file, path);
     return FCB_OK;
 }
 
@@ -29,7 +29,7 @@ fcb_status fcb_interaction_writer_add(fcb_interaction_writer *w, int round, int 
         /* %.9g round-trips a float exactly. */
         if (gzprintf(w->file, "%d,%d,%d,%d,%.9g,%.9g\n", round + 1, client, i, actions[i],
                      (double)propensities[i], (double)rewards[i]) <= 0)
-            return fcb_fail(FCB_ERR_IO, "cannot write %s", w->path);
+            return fcb_gz_write_error(w->file, w->path);
     }
     w->rows += n;
     return FCB_OK;

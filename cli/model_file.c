@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "run_output.h"
+#include "output_file.h"
 
 enum { MODEL_PATH_MAX = FCB_CONFIG_PATH_MAX + 32 };
 
@@ -49,20 +50,12 @@ fcb_status fcb_model_file_read(const char *path, size_t num_params, float *param
 
 fcb_status fcb_model_file_write(const char *path, const float *params, size_t num_params)
 {
-    char tmp[MODEL_PATH_MAX + 16];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return fcb_fail(FCB_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-    size_t written = fwrite(params, sizeof(float), num_params, f);
-    int closed = fclose(f);
-    if (written != num_params || closed != 0) {
-        remove(tmp);
-        return fcb_fail(FCB_ERR_IO, "cannot write %s (disk full?)", tmp);
-    }
-    if (rename(tmp, path) != 0)
-        return fcb_fail(FCB_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    return FCB_OK;
+    fcb_output_file out;
+    fcb_status st = fcb_output_open(&out, path, "wb");
+    if (st != FCB_OK)
+        return st;
+    fwrite(params, sizeof(float), num_params, out.f);
+    return fcb_output_commit(&out);
 }
 
 /* model.bin must hold exactly num_params floats and match the model_sha256

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "model_file.h"
+#include "output_file.h"
 
 enum { JSON_FLAGS = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10) };
 
@@ -79,15 +80,14 @@ fcb_status fcb_run_output_summary(fcb_run_output *out, const json_t *summary)
 {
     if (!out->dir[0])
         return FCB_OK;
-    char tmp[FCB_CONFIG_PATH_MAX + 32];
     char path[FCB_CONFIG_PATH_MAX + 32];
-    snprintf(tmp, sizeof tmp, "%s/.summary.json.tmp", out->dir);
     snprintf(path, sizeof path, "%s/summary.json", out->dir);
-    if (json_dump_file(summary, tmp, (JSON_FLAGS & ~JSON_COMPACT) | JSON_INDENT(2)) != 0)
-        return fcb_fail(FCB_ERR_IO, "cannot write %s", tmp);
-    if (rename(tmp, path) != 0)
-        return fcb_fail(FCB_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    return FCB_OK;
+    fcb_output_file file;
+    fcb_status st = fcb_output_open(&file, path, "w");
+    if (st != FCB_OK)
+        return st;
+    json_dumpf(summary, file.f, (JSON_FLAGS & ~JSON_COMPACT) | JSON_INDENT(2));
+    return fcb_output_commit(&file);
 }
 
 fcb_status fcb_run_output_model(fcb_run_output *out, const float *params, size_t num_params)

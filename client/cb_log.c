@@ -248,7 +248,7 @@ fcb_status fcb_cb_log_writer_add(fcb_cb_log_writer *w, int action, float reward,
         if (x[j] != 0.0f)
             ok = gzprintf(w->file, " %d:%.9g", j + 1, (double)x[j]) > 0;
     if (!ok || gzputc(w->file, '\n') != '\n')
-        return fcb_fail(FCB_ERR_IO, "cannot write %s", w->path);
+        return fcb_gz_write_error(w->file, w->path);
     w->lines++;
     return FCB_OK;
 }

@@ -31,9 +31,21 @@ fcb_status fcb_gz_finish(gzFile *file, const char *path)
 {
     if (!*file)
         return FCB_OK;
+    errno = 0;
     int rc = gzclose(*file);
     *file = NULL;
+    if (rc == Z_ERRNO)
+        return fcb_fail(FCB_ERR_IO, "cannot write %s: %s", path, errno ? strerror(errno) : "write failed");
     if (rc != Z_OK)
         return fcb_fail(FCB_ERR_IO, "cannot finish %s (zlib error %d)", path, rc);
     return FCB_OK;
+}
+
+fcb_status fcb_gz_write_error(gzFile file, const char *path)
+{
+    int code = Z_OK;
+    const char *reason = gzerror(file, &code);
+    if (code == Z_ERRNO)
+        reason = errno ? strerror(errno) : "write failed";
+    return fcb_fail(FCB_ERR_IO, "cannot write %s: %s", path, reason && reason[0] ? reason : "write failed");
 }

@@ -17,4 +17,9 @@ fcb_status fcb_gz_create(const char *path, int compress, gzFile *file);
  * data could not all be written. Does nothing when *file is NULL. */
 fcb_status fcb_gz_finish(gzFile *file, const char *path);
 
+/* The status of a failed write to a file open for writing: zlib's reason,
+ * or the system's (No space left on device, ...) when zlib's is a system
+ * error. */
+fcb_status fcb_gz_write_error(gzFile file, const char *path);
+
 #endif
