@@ -59,6 +59,7 @@ struct fcb_rpc_call {
     grpc_byte_buffer *response;
     int cancelled; /* RECV_CLOSE_ON_SERVER output */
     gpr_timespec read_started;
+    char address[128]; /* the peer's, kept from the start of the read */
     int read_timed_out; /* cancelled by the sweep; its failed read is not logged again */
     fcb_rpc_call *previous;
     fcb_rpc_call *next;
@@ -338,9 +339,12 @@ void fcb_rpc_peer_describe(const fcb_rpc_peer *peer, char *out, size_t capacity)
                  peer->authenticated ? "certificate without identity" : "no certificate");
 }
 
+/* "SubmitUpdate" of "/fedcb.Coordinator/SubmitUpdate". */
 static const char *method_name(const fcb_rpc_call *call)
 {
-    return call->server->method_names[call->method_index];
+    const char *path = call->server->method_names[call->method_index];
+    const char *last = strrchr(path, '/');
+    return last ? last + 1 : path;
 }
 
 static void answer_unregistered(fcb_rpc_call *call)
@@ -379,6 +383,7 @@ static void start_read(fcb_rpc_call *call)
 {
     call->state = CALL_READING;
     call->read_started = gpr_now(GPR_CLOCK_MONOTONIC);
+    read_address(call->call, call->address, sizeof call->address); /* gRPC forgets it once the call failed */
     grpc_op op;
     memset(&op, 0, sizeof op);
     op.op = GRPC_OP_RECV_MESSAGE;
@@ -395,9 +400,10 @@ static void log_refused_call(const fcb_rpc_call *call, const char *why)
 {
     fcb_rpc_peer peer;
     read_peer(call->call, &peer);
+    snprintf(peer.address, sizeof peer.address, "%s", call->address);
     char who[600];
     fcb_rpc_peer_describe(&peer, who, sizeof who);
-    fcb_log("server", "%s from %s refused: %s", method_name(call), who, why);
+    fcb_log("coordinator", "%s from %s refused: %s", method_name(call), who, why);
 }
 
 static void finish_read(fcb_rpc_server *server, fcb_rpc_call *call, int success)

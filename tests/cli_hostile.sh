@@ -55,7 +55,7 @@ hostile_done() {
 logged() {
     local line
     line=$(grep -m1 -F -- "$1" "$LOG") || { tail -20 "$LOG" >&2; die "the coordinator did not log '$1'"; }
-    say "   coordinator: ${line#* fedcb }"
+    say "   ${line#* fedcb }"
 }
 
 hostile idle idle "$PORT" 500 30

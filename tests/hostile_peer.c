@@ -236,8 +236,11 @@ static int call(peer *p, const char *method, const uint8_t *body, size_t len, ui
     size_t response_len = 0;
     fcb_rpc_result result;
     fcb_rpc_client_call(p->client, method, body, len, 30000, 1, &response, &response_len, &result);
-    if (details)
-        snprintf(details, details_size, "%s", result.details);
+    if (details) {
+        size_t n = strnlen(result.details, details_size - 1);
+        memcpy(details, result.details, n);
+        details[n] = '\0';
+    }
     if (reply) {
         *reply = response;
         *reply_len = response_len;
@@ -324,7 +327,7 @@ static int oversized(peer *p)
     uint8_t *big = calloc(len, 1);
     if (!big)
         return 1;
-    char details[256], summary[400];
+    char details[256], summary[600];
     int status = call(p, FCB_RPC_SUBMIT_UPDATE, big, len, NULL, NULL, details, sizeof details);
     free(big);
     snprintf(summary, sizeof summary, "%zu bytes against a %zu-byte limit: %s %s", len, limit,
@@ -372,7 +375,7 @@ static int replay(peer *p)
     m.delta = delta;
     m.metrics = &metrics;
     m.config_hash = (char *)p->hash;
-    char details[256], summary[400];
+    char details[256], summary[600];
     int status = pack_and_call(p, FCB_RPC_SUBMIT_UPDATE, &m.base, NULL, NULL, details, sizeof details);
     free(delta);
     snprintf(summary, sizeof summary, "round 1 update after round 1 closed: %s %s", fcb_rpc_status_name(status),
