@@ -64,9 +64,17 @@ static void reply_message(fcb_rpc_call *call, const ProtobufCMessage *m)
     free(buf);
 }
 
-static void reject(fcb_rpc_call *call, int code, const char *method)
+/* One log line per refused call, naming the peer (address and
+ * certificate) when the call is being handled, and the reason. */
+static void reject(fcb_rpc_call *call, int code, const char *method, const fcb_rpc_peer *peer)
 {
-    fcb_log("coordinator", "%s refused: %s", method, fcb_last_error());
+    char who[600] = "";
+    if (peer) {
+        char described[580];
+        fcb_rpc_peer_describe(peer, described, sizeof described);
+        snprintf(who, sizeof who, " from %s", described);
+    }
+    fcb_log("coordinator", "%s%s refused: %s", method, who, fcb_last_error());
     fcb_rpc_reply_error(call, code, fcb_last_error());
 }
 
@@ -148,7 +156,7 @@ static void send_task(service *sv, fcb_rpc_call *call, const held_request *h)
     fcb_status st = task_payload(sv, h->have_deployed != f->deployed_version, h->have_current != f->current_version,
                                  !h->have_reference, &payload);
     if (st != FCB_OK) {
-        reject(call, RPC_INTERNAL, "GetTask");
+        reject(call, RPC_INTERNAL, "GetTask", NULL);
         return;
     }
     fcb_rpc_reply_payload(call, payload);
@@ -181,14 +189,14 @@ static void handle_register(service *sv, fcb_rpc_call *call, const uint8_t *req,
 {
     Fedcb__RegisterRequest *m;
     if (fcb_decode_register(req, len, &sv->limits, &m) != FCB_OK) {
-        reject(call, RPC_INVALID_ARGUMENT, "RegisterClient");
+        reject(call, RPC_INVALID_ARGUMENT, "RegisterClient", peer);
         return;
     }
     uint32_t id = m->client_id;
     fedcb__register_request__free_unpacked(m, NULL);
     if (!identity_matches(sv, peer, id)) {
         fcb_fail(FCB_ERR_ARG, "RegisterClient: the certificate does not name client %u", id);
-        reject(call, RPC_PERMISSION_DENIED, "RegisterClient");
+        reject(call, RPC_PERMISSION_DENIED, "RegisterClient", peer);
         return;
     }
     fcb_machine_register(&sv->machine, (int)id, fcb_wall_seconds());
@@ -216,7 +224,7 @@ static void handle_get_task(service *sv, fcb_rpc_call *call, const uint8_t *req,
 {
     Fedcb__TaskRequest *m;
     if (fcb_decode_task_request(req, len, &sv->limits, &m) != FCB_OK) {
-        reject(call, RPC_INVALID_ARGUMENT, "GetTask");
+        reject(call, RPC_INVALID_ARGUMENT, "GetTask", peer);
         return;
     }
     uint32_t id = m->client_id;
@@ -225,7 +233,7 @@ static void handle_get_task(service *sv, fcb_rpc_call *call, const uint8_t *req,
     fedcb__task_request__free_unpacked(m, NULL);
     if (!identity_matches(sv, peer, id)) {
         fcb_fail(FCB_ERR_ARG, "GetTask: the certificate does not name client %u", id);
-        reject(call, RPC_PERMISSION_DENIED, "GetTask");
+        reject(call, RPC_PERMISSION_DENIED, "GetTask", peer);
         return;
     }
     int deadline = fcb_rpc_call_deadline_ms(call);
@@ -246,7 +254,7 @@ static void handle_submit(service *sv, fcb_rpc_call *call, const uint8_t *req, s
 {
     Fedcb__UpdateRequest *m;
     if (fcb_decode_update(req, len, &sv->limits, &m) != FCB_OK) {
-        reject(call, RPC_INVALID_ARGUMENT, "SubmitUpdate");
+        reject(call, RPC_INVALID_ARGUMENT, "SubmitUpdate", peer);
         return;
     }
     uint32_t id = m->client_id;
@@ -272,7 +280,7 @@ static void handle_submit(service *sv, fcb_rpc_call *call, const uint8_t *req, s
     }
     fedcb__update_request__free_unpacked(m, NULL);
     if (st != FCB_OK) {
-        reject(call, code, "SubmitUpdate");
+        reject(call, code, "SubmitUpdate", peer);
         return;
     }
     Fedcb__UpdateReply r = FEDCB__UPDATE_REPLY__INIT;
@@ -280,11 +288,12 @@ static void handle_submit(service *sv, fcb_rpc_call *call, const uint8_t *req, s
     reply_message(call, &r.base);
 }
 
-static void handle_status(service *sv, fcb_rpc_call *call, const uint8_t *req, size_t len)
+static void handle_status(service *sv, fcb_rpc_call *call, const uint8_t *req, size_t len,
+                          const fcb_rpc_peer *peer)
 {
     Fedcb__StatusRequest *m;
     if (fcb_decode_status_request(req, len, &m) != FCB_OK) {
-        reject(call, RPC_INVALID_ARGUMENT, "Status");
+        reject(call, RPC_INVALID_ARGUMENT, "Status", peer);
         return;
     }
     fedcb__status_request__free_unpacked(m, NULL);
@@ -307,7 +316,7 @@ static void on_call(void *context, fcb_rpc_call *call, int method, const uint8_t
     case METHOD_REGISTER: handle_register(sv, call, req, len, peer); break;
     case METHOD_GET_TASK: handle_get_task(sv, call, req, len, peer); break;
     case METHOD_SUBMIT: handle_submit(sv, call, req, len, peer); break;
-    default: handle_status(sv, call, req, len); break;
+    default: handle_status(sv, call, req, len, peer); break;
     }
 }
 
@@ -319,6 +328,14 @@ static fcb_status write_port_file(const char *path, int port)
     if (!fp || fprintf(fp, "%d\n", port) < 0 || fclose(fp) != 0 || rename(tmp, path) != 0)
         return fcb_fail(FCB_ERR_IO, "cannot write the port to %s", path);
     return FCB_OK;
+}
+
+static int request_timeout_ms(double round_timeout)
+{
+    double ms = round_timeout * 1000.0;
+    if (ms < 1000.0)
+        return 1000;
+    return ms < 3600000.0 ? (int)ms : 3600000;
 }
 
 static fcb_status start_server(service *sv, fcb_tls_files *tls)
@@ -341,6 +358,8 @@ static fcb_status start_server(service *sv, fcb_tls_files *tls)
         .num_methods = NUM_METHODS,
         .max_message_bytes = fcb_wire_message_limit(sv->fed->gm->model_bytes),
         .slots_per_method = 8,
+        /* A request still arriving after a round's timeout is of no use. */
+        .request_timeout_ms = request_timeout_ms(o->machine.round_timeout),
     };
     int port = 0;
     fcb_status st = fcb_rpc_server_start(&sc, on_call, sv, &sv->server, &port);

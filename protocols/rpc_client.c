@@ -72,8 +72,26 @@ fcb_status fcb_rpc_client_open(const fcb_rpc_client_config *config, fcb_rpc_clie
         return fcb_fail(FCB_ERR_NOMEM, "no memory for the rpc client of %s", config->target);
     snprintf(client->target, sizeof client->target, "%s", config->target);
 
-    grpc_arg args[3];
+    grpc_arg args[7];
     size_t num_args = 0;
+    /* Keepalive (docs/deploy.md, "Connection limits"): a ping every 30 s,
+     * also while the client trains between calls, and a connection whose
+     * coordinator does not answer one within 10 s is dropped (the next call
+     * reconnects). 30 s stays above the coordinator's 10 s floor for client
+     * pings, so it never counts them as abuse. */
+    static const struct {
+        const char *key;
+        int value;
+    } keepalive[] = {{GRPC_ARG_KEEPALIVE_TIME_MS, 30000},
+                     {GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000},
+                     {GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1},
+                     {GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0}};
+    for (size_t i = 0; i < sizeof keepalive / sizeof keepalive[0]; i++) {
+        args[num_args].type = GRPC_ARG_INTEGER;
+        args[num_args].key = (char *)keepalive[i].key;
+        args[num_args].value.integer = keepalive[i].value;
+        num_args++;
+    }
     if (config->max_message_bytes > 0) {
         args[num_args].type = GRPC_ARG_INTEGER;
         args[num_args].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;

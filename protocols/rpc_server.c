@@ -9,9 +9,11 @@
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
+#include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
 #include "listen_check.h"
+#include "log.h"
 #include "rpc_common.h"
 
 enum {
@@ -19,12 +21,26 @@ enum {
     FCB_RPC_CATCH_ALL_SLOTS = 2,
     FCB_RPC_MAX_EVENTS_PER_POLL = 64,
     FCB_RPC_SHUTDOWN_GRACE_MS = 1000,
+    FCB_RPC_DEFAULT_REQUEST_TIMEOUT_MS = 60000,
+    FCB_RPC_SWEEP_INTERVAL_MS = 250,
     FCB_RPC_UNREGISTERED = -1
+};
+
+/* Connection limits (docs/deploy.md, "Connection limits", argues each). */
+enum {
+    FCB_RPC_HANDSHAKE_TIMEOUT_MS = 10000,
+    FCB_RPC_KEEPALIVE_TIME_MS = 60000,
+    FCB_RPC_KEEPALIVE_TIMEOUT_MS = 20000,
+    FCB_RPC_MIN_CLIENT_PING_INTERVAL_MS = 10000,
+    FCB_RPC_MAX_PING_STRIKES = 2,
+    FCB_RPC_MAX_CONCURRENT_STREAMS = 16,
+    FCB_RPC_MAX_CONNECTION_IDLE_MS = 600000
 };
 
 typedef enum {
     CALL_WAITING_FOR_CLIENT, /* an armed request slot */
-    CALL_AWAITING_REPLY,     /* accepted; the handler owes one reply */
+    CALL_READING,            /* accepted; its request message is being received */
+    CALL_AWAITING_REPLY,     /* received; the handler owes one reply */
     CALL_REPLYING            /* reply batch in flight */
 } call_state;
 
@@ -42,6 +58,9 @@ struct fcb_rpc_call {
     grpc_byte_buffer *request;
     grpc_byte_buffer *response;
     int cancelled; /* RECV_CLOSE_ON_SERVER output */
+    gpr_timespec read_started;
+    char address[128]; /* the peer's, kept from the start of the read */
+    int read_timed_out; /* cancelled by the sweep; its failed read is not logged again */
     fcb_rpc_call *previous;
     fcb_rpc_call *next;
 };
@@ -50,9 +69,12 @@ struct fcb_rpc_server {
     grpc_server *server;
     grpc_completion_queue *queue;
     void **registered_methods;
+    char **method_names; /* for log lines */
     int num_methods;
     int slots_per_method;
     size_t max_message_bytes; /* 0 = no limit of ours */
+    int request_timeout_ms;
+    gpr_timespec last_sweep;
     fcb_rpc_handler handler;
     void *context;
     int shutting_down;
@@ -115,8 +137,7 @@ static fcb_status arm_slot(fcb_rpc_server *server, int method_index)
     else
         error = grpc_server_request_registered_call(
             server->server, server->registered_methods[method_index], &call->call,
-            &call->deadline, &call->request_metadata, &call->request, server->queue,
-            server->queue, call);
+            &call->deadline, &call->request_metadata, NULL, server->queue, server->queue, call);
     if (error != GRPC_CALL_OK) {
         free_call(call);
         return fcb_fail(FCB_ERR_STATE, "cannot arm a request slot for method %d: %s",
@@ -279,10 +300,18 @@ static void copy_identity(char *destination, size_t capacity, const grpc_auth_pr
     destination[len] = '\0';
 }
 
+static void read_address(grpc_call *call, char *out, size_t capacity)
+{
+    char *address = grpc_call_get_peer(call);
+    snprintf(out, capacity, "%s", address ? address : "unknown peer");
+    gpr_free(address);
+}
+
 static void read_peer(grpc_call *call, fcb_rpc_peer *peer)
 {
     peer->authenticated = 0;
     peer->num_identities = 0;
+    read_address(call, peer->address, sizeof peer->address);
     grpc_auth_context *auth = grpc_call_auth_context(call);
     if (!auth)
         return;
@@ -299,6 +328,23 @@ static void read_peer(grpc_call *call, fcb_rpc_peer *peer)
         }
     }
     grpc_auth_context_release(auth);
+}
+
+void fcb_rpc_peer_describe(const fcb_rpc_peer *peer, char *out, size_t capacity)
+{
+    if (peer->num_identities > 0)
+        snprintf(out, capacity, "%s (certificate %s)", peer->address, peer->identities[0]);
+    else
+        snprintf(out, capacity, "%s (%s)", peer->address,
+                 peer->authenticated ? "certificate without identity" : "no certificate");
+}
+
+/* "SubmitUpdate" of "/fedcb.Coordinator/SubmitUpdate". */
+static const char *method_name(const fcb_rpc_call *call)
+{
+    const char *path = call->server->method_names[call->method_index];
+    const char *last = strrchr(path, '/');
+    return last ? last + 1 : path;
 }
 
 static void answer_unregistered(fcb_rpc_call *call)
@@ -329,6 +375,67 @@ static void dispatch(fcb_rpc_server *server, fcb_rpc_call *call)
     free(request);
 }
 
+/* The request message is received by a batch of ours rather than by gRPC
+ * before the call is announced, so that a request that never arrives in
+ * full (too large, cut off, stalled) is seen, logged with its peer and,
+ * if it stalls, cancelled by the sweep. */
+static void start_read(fcb_rpc_call *call)
+{
+    call->state = CALL_READING;
+    call->read_started = gpr_now(GPR_CLOCK_MONOTONIC);
+    read_address(call->call, call->address, sizeof call->address); /* gRPC forgets it once the call failed */
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &call->request;
+    grpc_call_error error = grpc_call_start_batch(call->call, &op, 1, call, NULL);
+    if (error != GRPC_CALL_OK) {
+        fcb_log("rpc", "%s: cannot start receiving a request: %s", method_name(call),
+                grpc_call_error_to_string(error));
+        free_call(call);
+    }
+}
+
+static void log_refused_call(const fcb_rpc_call *call, const char *why)
+{
+    fcb_rpc_peer peer;
+    read_peer(call->call, &peer);
+    snprintf(peer.address, sizeof peer.address, "%s", call->address);
+    char who[600];
+    fcb_rpc_peer_describe(&peer, who, sizeof who);
+    fcb_log("coordinator", "%s from %s refused: %s", method_name(call), who, why);
+}
+
+static void finish_read(fcb_rpc_server *server, fcb_rpc_call *call, int success)
+{
+    if (success && call->request) {
+        call->state = CALL_AWAITING_REPLY;
+        dispatch(server, call);
+        return;
+    }
+    if (call->read_timed_out || server->shutting_down) {
+        free_call(call);
+        return;
+    }
+    char why[256];
+    if (success) {
+        snprintf(why, sizeof why, "the call ended without a request message");
+        log_refused_call(call, why);
+        call->state = CALL_AWAITING_REPLY;
+        start_reply(call, NULL, GRPC_STATUS_INVALID_ARGUMENT, "no request message");
+        return;
+    }
+    if (server->max_message_bytes > 0)
+        snprintf(why, sizeof why,
+                 "the request message did not arrive: larger than the %zu-byte limit, or cut off "
+                 "by the client",
+                 server->max_message_bytes);
+    else
+        snprintf(why, sizeof why, "the request message did not arrive (cut off by the client)");
+    log_refused_call(call, why);
+    free_call(call); /* gRPC already ended the call; its status went to the client */
+}
+
 static void accept_call(fcb_rpc_server *server, fcb_rpc_call *call)
 {
     call->state = CALL_AWAITING_REPLY;
@@ -344,7 +451,7 @@ static void accept_call(fcb_rpc_server *server, fcb_rpc_call *call)
     if (call->method_index == FCB_RPC_UNREGISTERED)
         answer_unregistered(call);
     else
-        dispatch(server, call);
+        start_read(call);
 }
 
 static void handle_event(fcb_rpc_server *server, const grpc_event *event)
@@ -356,10 +463,35 @@ static void handle_event(fcb_rpc_server *server, const grpc_event *event)
         return;
     }
     fcb_rpc_call *call = event->tag;
-    if (call->state == CALL_REPLYING || !event->success)
+    if (call->state == CALL_READING)
+        finish_read(server, call, event->success);
+    else if (call->state == CALL_REPLYING || !event->success)
         free_call(call); /* reply done, or a slot returned by shutdown */
     else if (call->state == CALL_WAITING_FOR_CLIENT)
         accept_call(server, call);
+}
+
+/* Cancels the calls whose request has not arrived within the request
+ * timeout (a client that opened a call and stopped sending). */
+static void sweep_stalled_reads(fcb_rpc_server *server)
+{
+    gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+    if (gpr_time_to_millis(gpr_time_sub(now, server->last_sweep)) < FCB_RPC_SWEEP_INTERVAL_MS)
+        return;
+    server->last_sweep = now;
+    for (fcb_rpc_call *call = server->live_calls; call; call = call->next) {
+        if (call->state != CALL_READING || call->read_timed_out)
+            continue;
+        if (gpr_time_to_millis(gpr_time_sub(now, call->read_started)) < server->request_timeout_ms)
+            continue;
+        char why[128];
+        snprintf(why, sizeof why, "its request message did not arrive within %.1f s; call cancelled",
+                 server->request_timeout_ms / 1000.0);
+        log_refused_call(call, why);
+        call->read_timed_out = 1;
+        grpc_call_cancel_with_status(call->call, GRPC_STATUS_DEADLINE_EXCEEDED,
+                                     "request message not received in time", NULL);
+    }
 }
 
 fcb_status fcb_rpc_server_poll(fcb_rpc_server *server, int timeout_ms)
@@ -379,6 +511,7 @@ fcb_status fcb_rpc_server_poll(fcb_rpc_server *server, int timeout_ms)
         handle_event(server, &event);
         wait_until = gpr_inf_past(GPR_CLOCK_MONOTONIC);
     }
+    sweep_stalled_reads(server);
     return FCB_OK;
 }
 
@@ -422,6 +555,9 @@ static void free_server(fcb_rpc_server *server)
     if (server->queue)
         grpc_completion_queue_destroy(server->queue);
     free(server->registered_methods);
+    for (int i = 0; server->method_names && i < server->num_methods; i++)
+        free(server->method_names[i]);
+    free(server->method_names);
     free(server);
     fcb_rpc_global_shutdown();
 }
@@ -480,25 +616,45 @@ static grpc_server_credentials *server_credentials(const fcb_tls_files *tls)
         NULL);
 }
 
+static void add_int_arg(grpc_arg *args, size_t *count, const char *key, int value)
+{
+    args[*count].type = GRPC_ARG_INTEGER;
+    args[*count].key = (char *)key;
+    args[*count].value.integer = value;
+    (*count)++;
+}
+
 /* Creates the grpc server with its limits, queue and methods; not started. */
 static fcb_status create_server(fcb_rpc_server *server, const fcb_rpc_server_config *config)
 {
+    grpc_arg args_list[16];
+    size_t num_args = 0;
     /* The port is this server's alone: without SO_REUSEPORT a second
      * server on it fails to bind instead of sharing the clients. */
-    grpc_arg limits[3];
-    limits[0].type = GRPC_ARG_INTEGER;
-    limits[0].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
-    limits[0].value.integer = 0;
-    size_t num_limits = 1;
+    add_int_arg(args_list, &num_args, GRPC_ARG_ALLOW_REUSEPORT, 0);
     if (config->max_message_bytes > 0) {
-        limits[1].type = GRPC_ARG_INTEGER;
-        limits[1].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-        limits[1].value.integer = (int)config->max_message_bytes;
-        limits[2] = limits[1];
-        limits[2].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
-        num_limits = 3;
+        add_int_arg(args_list, &num_args, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+                    (int)config->max_message_bytes);
+        add_int_arg(args_list, &num_args, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
+                    (int)config->max_message_bytes);
     }
-    grpc_channel_args args = {num_limits, limits};
+    add_int_arg(args_list, &num_args, GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                FCB_RPC_HANDSHAKE_TIMEOUT_MS);
+    add_int_arg(args_list, &num_args, GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                FCB_RPC_MAX_CONCURRENT_STREAMS);
+    add_int_arg(args_list, &num_args, GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                FCB_RPC_MAX_CONNECTION_IDLE_MS);
+    /* Keepalive: ping every connection, busy or not, and drop the ones
+     * whose peer does not answer. Pings from clients are accepted down to
+     * one per 10 s even between calls (the clients' own keepalive). */
+    add_int_arg(args_list, &num_args, GRPC_ARG_KEEPALIVE_TIME_MS, FCB_RPC_KEEPALIVE_TIME_MS);
+    add_int_arg(args_list, &num_args, GRPC_ARG_KEEPALIVE_TIMEOUT_MS, FCB_RPC_KEEPALIVE_TIMEOUT_MS);
+    add_int_arg(args_list, &num_args, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    add_int_arg(args_list, &num_args, GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+    add_int_arg(args_list, &num_args, GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                FCB_RPC_MIN_CLIENT_PING_INTERVAL_MS);
+    add_int_arg(args_list, &num_args, GRPC_ARG_HTTP2_MAX_PING_STRIKES, FCB_RPC_MAX_PING_STRIKES);
+    grpc_channel_args args = {num_args, args_list};
     server->server = grpc_server_create(&args, NULL);
     server->queue = grpc_completion_queue_create_for_next(NULL);
     if (!server->server || !server->queue)
@@ -507,7 +663,7 @@ static fcb_status create_server(fcb_rpc_server *server, const fcb_rpc_server_con
     for (int i = 0; i < config->num_methods; i++) {
         server->registered_methods[i] =
             grpc_server_register_method(server->server, config->methods[i], NULL,
-                                        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+                                        GRPC_SRM_PAYLOAD_NONE, 0);
         if (!server->registered_methods[i])
             return fcb_fail(FCB_ERR_ARG, "cannot register method %s (listed twice?)",
                             config->methods[i]);
@@ -555,14 +711,25 @@ fcb_status fcb_rpc_server_start(const fcb_rpc_server_config *config, fcb_rpc_han
         return status;
     fcb_rpc_server *server = calloc(1, sizeof *server);
     void **methods = calloc((size_t)config->num_methods + 1, sizeof *methods);
-    if (!server || !methods) {
+    char **names = calloc((size_t)config->num_methods + 1, sizeof *names);
+    int names_ok = names != NULL;
+    for (int i = 0; names_ok && i < config->num_methods; i++)
+        names_ok = (names[i] = strdup(config->methods[i])) != NULL;
+    if (!server || !methods || !names_ok) {
+        for (int i = 0; names && i < config->num_methods; i++)
+            free(names[i]);
+        free(names);
         free(server);
         free(methods);
         return fcb_fail(FCB_ERR_NOMEM, "no memory for the rpc server");
     }
     fcb_rpc_global_init();
     server->registered_methods = methods;
+    server->method_names = names;
     server->num_methods = config->num_methods;
+    server->request_timeout_ms = config->request_timeout_ms > 0 ? config->request_timeout_ms
+                                                                 : FCB_RPC_DEFAULT_REQUEST_TIMEOUT_MS;
+    server->last_sweep = gpr_now(GPR_CLOCK_MONOTONIC);
     server->slots_per_method =
         config->slots_per_method > 0 ? config->slots_per_method : FCB_RPC_DEFAULT_SLOTS;
     server->max_message_bytes = config->max_message_bytes;

@@ -30,15 +30,24 @@ typedef struct {
     size_t max_message_bytes;   /* receive AND send limit; 0 = gRPC defaults
                                    (receive 4 MiB, send unlimited); at most INT_MAX */
     int slots_per_method;       /* outstanding request slots per method; <= 0 = 8 */
+    int request_timeout_ms;     /* a call whose request message has not arrived in full
+                                   this long after the call began is cancelled
+                                   (DEADLINE_EXCEEDED) and logged; <= 0 = 60 s */
 } fcb_rpc_server_config;
 
-/* x509 peer identities (SAN entries, else the CN), each truncated to 255
- * bytes, at most 8. authenticated and num_identities are 0 for plaintext. */
+/* The peer's address as gRPC names it ("ipv4:127.0.0.1:40312") and its x509
+ * identities (SAN entries, else the CN), each truncated to 255 bytes, at
+ * most 8. authenticated and num_identities are 0 for plaintext. */
 typedef struct {
+    char address[128];
     int authenticated;
     int num_identities;
     char identities[8][256];
 } fcb_rpc_peer;
+
+/* "ADDRESS (certificate IDENTITY)" or "ADDRESS (no certificate)", for log
+ * lines that name who was refused. */
+void fcb_rpc_peer_describe(const fcb_rpc_peer *peer, char *out, size_t capacity);
 
 /* Called on the polling thread for every new call. request (never NULL, may
  * be empty) and peer are valid only during the callback. The handler must
