@@ -25,8 +25,7 @@
  *   rule: among point masses only the lowest-index one with the largest mean
  *   can win; it wins with prod Phi((m - m_c) / s_c) over the others, and a
  *   continuous action only above it.
- * The probabilities are finally divided by their sum (which the tests check
- * is within 1e-6 of 1 before that). */
+ * The probabilities are finally divided by their sum. */
 
 enum { FCB_ARGMAX_GH_NODES = 24, FCB_ARGMAX_GL_NODES = 8 };
 #define FCB_ARGMAX_GH_RATIO 1.5
