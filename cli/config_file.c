@@ -84,6 +84,8 @@ static const config_key KEYS[] = {
     FIELD("policy", "ridge_lambda", KEY_DOUBLE, ridge_lambda),
     FIELD("policy", "diagonal", KEY_BOOL, diagonal),
     FIELD("policy", "propensity_samples", KEY_INT, propensity_samples),
+    FIELD("policy", "propensity", KEY_NAME, ts_propensity),
+    FIELD("policy", "ts_sample", KEY_NAME, ts_sample),
     FIELD("policy", "deploy_every", KEY_INT, deploy_every),
     FIELD("policy", "forgetting", KEY_NAME, forgetting),
     FIELD("policy", "discount", KEY_DOUBLE, discount),
@@ -206,6 +208,8 @@ void fcb_config_default(fcb_config *c)
     c->ts_scale = 0.1;
     c->ridge_lambda = 1.0;
     c->propensity_samples = 64;
+    strcpy(c->ts_propensity, "exact");
+    strcpy(c->ts_sample, "decision");
     c->deploy_every = 1;
     strcpy(c->forgetting, "none");
     c->discount = 0.95;
@@ -529,6 +533,10 @@ fcb_status fcb_config_validate(const fcb_config *c)
         {c->straggler_delay >= 0.0, "clients.straggler_delay", ">= 0"},
         {c->round_deadline > 0.0, "clients.round_deadline", "> 0"},
         {c->propensity_samples >= 1, "policy.propensity_samples", ">= 1"},
+        {strcmp(c->ts_propensity, "exact") == 0 || strcmp(c->ts_propensity, "monte_carlo") == 0,
+         "policy.propensity", "exact or monte_carlo"},
+        {strcmp(c->ts_sample, "decision") == 0 || strcmp(c->ts_sample, "round") == 0, "policy.ts_sample",
+         "decision or round"},
         {c->deploy_every >= 1, "policy.deploy_every", ">= 1"},
         {strcmp(c->forgetting, "none") == 0 || strcmp(c->forgetting, "discount") == 0 ||
              strcmp(c->forgetting, "window") == 0,

@@ -41,6 +41,10 @@ fcb_status fcb_plan_client_setup(const fcb_config *c, const fcb_model *model, fc
     p->ridge_lambda = (float)c->ridge_lambda;
     p->diagonal = c->diagonal;
     p->propensity_samples = c->propensity_samples;
+    if (fcb_ts_propensity_from_name(c->ts_propensity, &p->ts_propensity) != FCB_OK)
+        return fcb_fail_context(FCB_ERR_CONFIG, "policy.propensity");
+    if (fcb_ts_sample_from_name(c->ts_sample, &p->ts_sample) != FCB_OK)
+        return fcb_fail_context(FCB_ERR_CONFIG, "policy.ts_sample");
     if (fcb_forgetting_from_name(c->forgetting, &p->forgetting) != FCB_OK)
         return fcb_fail_context(FCB_ERR_CONFIG, "policy.forgetting");
     p->discount = c->discount;

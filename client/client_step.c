@@ -257,9 +257,11 @@ static fcb_status decide_linear(const fcb_client_setup *setup, fcb_client_buffer
     fcb_rng_init(&policy_rng, setup->seed, FCB_STREAM_POLICY, (uint32_t)client_id, (uint32_t)round);
     if (setup->policy.kind == FCB_POLICY_LINUCB)
         return fcb_linucb_act(deployed, setup->policy.ucb_alpha, b->phi, n, b->actions, b->propensities, NULL);
-    if (setup->policy.kind == FCB_POLICY_THOMPSON)
-        return fcb_thompson_act(deployed, setup->policy.ts_scale, b->phi, n, &policy_rng,
-                                setup->policy.propensity_samples, b->actions, b->propensities);
+    if (setup->policy.kind == FCB_POLICY_THOMPSON) {
+        fcb_thompson_options options;
+        fcb_policy_thompson_options(&setup->policy, &options);
+        return fcb_thompson_act(deployed, &options, b->phi, n, &policy_rng, b->actions, b->propensities);
+    }
     return fcb_fail(FCB_ERR_ARG, "policy %s is not a linear bandit policy", fcb_policy_kind_name(setup->policy.kind));
 }
 

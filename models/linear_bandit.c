@@ -247,6 +247,36 @@ fcb_status fcb_linstats_from_flat(fcb_linstats *stats, const double *flat, size_
 
 /* ---- posterior -------------------------------------------------------------- */
 
+/* The batch buffer of fcb_linposterior (see linear_bandit.h for its parts). */
+static size_t batch_size(int num_actions, int dim)
+{
+    size_t k = (size_t)num_actions, d = (size_t)dim, rows = FCB_LINPOST_BATCH;
+    return 2 * rows * d + 3 * rows * k + k * d + 2 * k + 2;
+}
+
+typedef struct {
+    double *x, *z;             /* rows x dim */
+    double *mean, *width;      /* rows x K */
+    double *sampled;           /* rows x K */
+    double *theta_sample;      /* K x dim */
+    double *probs, *work;      /* K, K + 2 */
+} batch_parts;
+
+static batch_parts batch_of(const fcb_linposterior *post)
+{
+    size_t k = (size_t)post->num_actions, d = (size_t)post->dim, rows = FCB_LINPOST_BATCH;
+    batch_parts p;
+    p.x = post->batch;
+    p.z = p.x + rows * d;
+    p.mean = p.z + rows * d;
+    p.width = p.mean + rows * k;
+    p.sampled = p.width + rows * k;
+    p.theta_sample = p.sampled + rows * k;
+    p.probs = p.theta_sample + k * d;
+    p.work = p.probs + k;
+    return p;
+}
+
 /* post->scratch holds 2 dim doubles for the per-row solves followed
  * by 2 K doubles for the per-row means and widths of Thompson sampling, so
  * no decision allocates. post->lambda stays 0 until the first solve. */
@@ -267,12 +297,18 @@ fcb_status fcb_linposterior_init(fcb_linposterior *post, int num_actions, int di
     post->chol = calloc(a_size(num_actions, dim, diagonal), sizeof *post->chol);
     post->theta = calloc((size_t)num_actions * dim, sizeof *post->theta);
     post->scratch = calloc(2 * (size_t)dim + 2 * (size_t)num_actions, sizeof *post->scratch);
-    if (post->chol == NULL || post->theta == NULL || post->scratch == NULL) {
+    post->batch = calloc(batch_size(num_actions, dim), sizeof *post->batch);
+    post->active = calloc((size_t)num_actions, sizeof *post->active);
+    if (post->chol == NULL || post->theta == NULL || post->scratch == NULL || post->batch == NULL ||
+        post->active == NULL) {
         fcb_linposterior_free(post);
         return fcb_fail(FCB_ERR_NOMEM, "linposterior_init: cannot allocate %d x %d posterior",
                         num_actions, dim);
     }
-    return FCB_OK;
+    fcb_status status = fcb_argmax_rule_init(&post->rule);
+    if (status != FCB_OK)
+        fcb_linposterior_free(post);
+    return status;
 }
 
 void fcb_linposterior_free(fcb_linposterior *post)
@@ -282,6 +318,8 @@ void fcb_linposterior_free(fcb_linposterior *post)
     free(post->chol);
     free(post->theta);
     free(post->scratch);
+    free(post->batch);
+    free(post->active);
     free(post->tilde);
     memset(post, 0, sizeof *post);
 }
@@ -519,6 +557,87 @@ fcb_status fcb_linposterior_predict(fcb_linposterior *post, const float *phi, in
     return FCB_OK;
 }
 
+/* Widths of one chunk: the rows are in x (rows x dim, double). */
+static void chunk_widths(fcb_linposterior *post, const batch_parts *p, int rows, double *width)
+{
+    int dim = post->dim, k = post->num_actions;
+    if (post->tilde != NULL) { /* D-LinUCB's width: per row, as predict_one */
+        for (int i = 0; i < rows; i++) {
+            for (int a = 0; a < k; a++) {
+                memcpy(post->scratch, p->x + (size_t)i * dim, (size_t)dim * sizeof *p->x);
+                double quad = tilde_quad(post, a, post->scratch);
+                width[(size_t)i * k + a] = quad > 0.0 ? sqrt(quad) : 0.0;
+            }
+        }
+        return;
+    }
+    if (post->diagonal) {
+        for (int i = 0; i < rows; i++) {
+            const double *x = p->x + (size_t)i * dim;
+            for (int a = 0; a < k; a++) {
+                const double *precision = post->chol + (size_t)a * dim;
+                double quad = 0.0;
+                for (int j = 0; j < dim; j++)
+                    quad += x[j] * x[j] / precision[j];
+                width[(size_t)i * k + a] = sqrt(quad);
+            }
+        }
+        return;
+    }
+    /* Row i of Z = X L_a^-T is (L_a^-1 x_i)^T, and phi^T P_a^-1 phi = |L_a^-1 phi|^2. */
+    size_t block = (size_t)rows * dim;
+    for (int a = 0; a < k; a++) {
+        memcpy(p->z, p->x, block * sizeof *p->z);
+        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, rows, dim, 1.0,
+                    post->chol + (size_t)a * dim * dim, dim, p->z, dim);
+        for (int i = 0; i < rows; i++) {
+            const double *zi = p->z + (size_t)i * dim;
+            double quad = 0.0;
+            for (int j = 0; j < dim; j++)
+                quad += zi[j] * zi[j];
+            width[(size_t)i * k + a] = sqrt(quad);
+        }
+    }
+}
+
+/* Means and widths of rows <= FCB_LINPOST_BATCH rows of phi, inputs checked. */
+static void score_chunk(fcb_linposterior *post, const batch_parts *p, const float *phi, int rows, double *mean,
+                        double *width)
+{
+    int dim = post->dim, k = post->num_actions;
+    size_t block = (size_t)rows * dim;
+    for (size_t i = 0; i < block; i++)
+        p->x[i] = phi[i];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, dim, 1.0, p->x, dim, post->theta, dim, 0.0,
+                mean, k);
+    chunk_widths(post, p, rows, width);
+}
+
+fcb_status fcb_linposterior_score_batch(fcb_linposterior *post, const float *phi, int rows, double *mean,
+                                        double *width)
+{
+    fcb_status status = check_predict_inputs(post, phi, rows, "linposterior_score_batch");
+    if (status != FCB_OK)
+        return status;
+    if (rows > FCB_LINPOST_BATCH || mean == NULL || width == NULL)
+        return fcb_fail(FCB_ERR_ARG, "linposterior_score_batch: %d rows (at most %d) or NULL mean or width", rows,
+                        FCB_LINPOST_BATCH);
+    batch_parts p = batch_of(post);
+    score_chunk(post, &p, phi, rows, mean, width);
+    return FCB_OK;
+}
+
+/* argmax of k values, ties to the lowest index. */
+static int argmax_double(const double *values, int k)
+{
+    int best = 0;
+    for (int a = 1; a < k; a++) {
+        if (values[a] > values[best])
+            best = a;
+    }
+    return best;
+}
+
 fcb_status fcb_linucb_act(fcb_linposterior *post, double alpha, const float *phi, int n,
                           int *actions, float *propensities, float *scores)
 {
@@ -530,23 +649,21 @@ fcb_status fcb_linucb_act(fcb_linposterior *post, double alpha, const float *phi
     if (actions == NULL || propensities == NULL)
         return fcb_fail(FCB_ERR_ARG, "linucb_act: NULL actions or propensities");
     int k = post->num_actions;
-    for (int i = 0; i < n; i++) {
-        const float *row = phi + (size_t)i * post->dim;
-        int best = 0;
-        double best_value = 0.0;
-        for (int a = 0; a < k; a++) {
-            double mean, width;
-            predict_one(post, row, a, &mean, &width);
-            double value = mean + alpha * width;
-            if (scores != NULL)
-                scores[(size_t)i * k + a] = (float)value;
-            if (a == 0 || value > best_value) {
-                best = a;
-                best_value = value;
+    batch_parts p = batch_of(post);
+    for (int start = 0; start < n; start += FCB_LINPOST_BATCH) {
+        int rows = n - start < FCB_LINPOST_BATCH ? n - start : FCB_LINPOST_BATCH;
+        score_chunk(post, &p, phi + (size_t)start * post->dim, rows, p.mean, p.width);
+        for (int i = 0; i < rows; i++) {
+            double *value = p.sampled + (size_t)i * k;
+            for (int a = 0; a < k; a++)
+                value[a] = p.mean[(size_t)i * k + a] + alpha * p.width[(size_t)i * k + a];
+            if (scores != NULL) {
+                for (int a = 0; a < k; a++)
+                    scores[(size_t)(start + i) * k + a] = (float)value[a];
             }
+            actions[start + i] = argmax_double(value, k);
+            propensities[start + i] = 1.0f;
         }
-        actions[i] = best;
-        propensities[i] = 1.0f;
     }
     return FCB_OK;
 }
@@ -566,39 +683,99 @@ static int thompson_draw(const double *mean, const double *width, int k, double 
     return best;
 }
 
-/* Per row the rng is used in a fixed order: K normals for the decision, then
- * propensity_samples x K normals for the Monte Carlo propensity. */
-fcb_status fcb_thompson_act(fcb_linposterior *post, double v, const float *phi, int n,
-                            fcb_rng *rng, int propensity_samples, int *actions,
-                            float *propensities)
+/* theta~_a = theta_a + v L_a^-T z_a (diagonal: z_j / sqrt(precision_j)),
+ * whose covariance is v^2 P_a^-1; K x dim normals, action by action. */
+static void sample_theta(fcb_linposterior *post, double v, fcb_rng *rng, double *theta_sample)
+{
+    int dim = post->dim;
+    for (int a = 0; a < post->num_actions; a++) {
+        double *t = theta_sample + (size_t)a * dim;
+        for (int j = 0; j < dim; j++)
+            t[j] = fcb_rng_normal(rng);
+        if (post->diagonal) {
+            for (int j = 0; j < dim; j++)
+                t[j] /= sqrt(post->chol[(size_t)a * dim + j]);
+        } else {
+            cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, dim,
+                        post->chol + (size_t)a * dim * dim, dim, t, 1);
+        }
+        const double *theta = post->theta + (size_t)a * dim;
+        for (int j = 0; j < dim; j++)
+            t[j] = theta[j] + v * t[j];
+    }
+}
+
+static fcb_status check_thompson_options(const fcb_thompson_options *o)
+{
+    if (o == NULL)
+        return fcb_fail(FCB_ERR_ARG, "thompson_act: NULL options");
+    if (!(o->scale > 0.0) || !isfinite(o->scale))
+        return fcb_fail(FCB_ERR_ARG, "thompson_act: scale v = %g must be finite and > 0", o->scale);
+    if (o->propensity != FCB_TS_PROPENSITY_EXACT && o->propensity != FCB_TS_PROPENSITY_MONTE_CARLO)
+        return fcb_fail(FCB_ERR_ARG, "thompson_act: unknown propensity method %d", (int)o->propensity);
+    if (o->propensity == FCB_TS_PROPENSITY_MONTE_CARLO && o->propensity_samples < 1)
+        return fcb_fail(FCB_ERR_ARG, "thompson_act: propensity_samples = %d must be >= 1",
+                        o->propensity_samples);
+    if (o->sample != FCB_TS_SAMPLE_DECISION && o->sample != FCB_TS_SAMPLE_ROUND)
+        return fcb_fail(FCB_ERR_ARG, "thompson_act: unknown sampling mode %d", (int)o->sample);
+    return FCB_OK;
+}
+
+/* p(action | x) for one row's means and widths. The Monte Carlo estimate
+ * draws from rng right after the row's decision. */
+static float thompson_propensity(fcb_linposterior *post, const batch_parts *p, const fcb_thompson_options *o,
+                                 const double *mean, const double *width, int action, fcb_rng *rng)
+{
+    int k = post->num_actions;
+    if (o->propensity == FCB_TS_PROPENSITY_MONTE_CARLO) {
+        int hits = 0;
+        for (int s = 0; s < o->propensity_samples; s++) {
+            if (thompson_draw(mean, width, k, o->scale, rng) == action)
+                hits++;
+        }
+        double propensity = (double)hits / o->propensity_samples;
+        double floor_value = 1.0 / (2.0 * o->propensity_samples);
+        return (float)(propensity > floor_value ? propensity : floor_value);
+    }
+    double *sd = p->work; /* the first K of its K + 2; the rest is the argmax's work */
+    for (int a = 0; a < k; a++)
+        sd[a] = o->scale * width[a];
+    fcb_normal_argmax_probs(&post->rule, mean, sd, k, post->active, post->scratch, p->probs);
+    double propensity = p->probs[action];
+    return (float)(propensity > 1e-10 ? propensity : 1e-10);
+}
+
+/* Per row the rng is used in a fixed order: the row's decision (K normals,
+ * or none when theta~ was drawn for the round), then the Monte Carlo
+ * propensity's draws. */
+fcb_status fcb_thompson_act(fcb_linposterior *post, const fcb_thompson_options *options, const float *phi,
+                            int n, fcb_rng *rng, int *actions, float *propensities)
 {
     fcb_status status = check_predict_inputs(post, phi, n, "thompson_act");
+    if (status == FCB_OK)
+        status = check_thompson_options(options);
     if (status != FCB_OK)
         return status;
-    if (!(v > 0.0) || !isfinite(v))
-        return fcb_fail(FCB_ERR_ARG, "thompson_act: scale v = %g must be finite and > 0", v);
-    if (propensity_samples < 1)
-        return fcb_fail(FCB_ERR_ARG, "thompson_act: propensity_samples = %d must be >= 1",
-                        propensity_samples);
     if (rng == NULL || actions == NULL || propensities == NULL)
         return fcb_fail(FCB_ERR_ARG, "thompson_act: NULL rng, actions or propensities");
     int k = post->num_actions;
-    double *mean = post->scratch + 2 * (size_t)post->dim;
-    double *width = mean + k;
-    double floor_value = 1.0 / (2.0 * propensity_samples);
-    for (int i = 0; i < n; i++) {
-        const float *row = phi + (size_t)i * post->dim;
-        for (int a = 0; a < k; a++)
-            predict_one(post, row, a, &mean[a], &width[a]);
-        int action = thompson_draw(mean, width, k, v, rng);
-        int hits = 0;
-        for (int s = 0; s < propensity_samples; s++) {
-            if (thompson_draw(mean, width, k, v, rng) == action)
-                hits++;
+    batch_parts p = batch_of(post);
+    int per_round = options->sample == FCB_TS_SAMPLE_ROUND;
+    if (per_round)
+        sample_theta(post, options->scale, rng, p.theta_sample);
+    for (int start = 0; start < n; start += FCB_LINPOST_BATCH) {
+        int rows = n - start < FCB_LINPOST_BATCH ? n - start : FCB_LINPOST_BATCH;
+        score_chunk(post, &p, phi + (size_t)start * post->dim, rows, p.mean, p.width);
+        if (per_round)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, post->dim, 1.0, p.x, post->dim,
+                        p.theta_sample, post->dim, 0.0, p.sampled, k);
+        for (int i = 0; i < rows; i++) {
+            const double *mean = p.mean + (size_t)i * k, *width = p.width + (size_t)i * k;
+            int action = per_round ? argmax_double(p.sampled + (size_t)i * k, k)
+                                   : thompson_draw(mean, width, k, options->scale, rng);
+            actions[start + i] = action;
+            propensities[start + i] = thompson_propensity(post, &p, options, mean, width, action, rng);
         }
-        double propensity = (double)hits / propensity_samples;
-        actions[i] = action;
-        propensities[i] = (float)(propensity > floor_value ? propensity : floor_value);
     }
     return FCB_OK;
 }

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "normal_argmax.h"
 #include "rng.h"
 #include "status.h"
 
@@ -50,6 +51,13 @@ typedef struct {
     double *chol;  /* full: K x dim x dim lower factor; diagonal: K x dim of P_a's diagonal */
     double *theta; /* K x dim */
     double *scratch; /* 2 dim + 2 K: per-row solve buffers, Thompson's means and widths */
+    /* Batched scoring of up to FCB_LINPOST_BATCH rows at a time, so acting
+     * allocates nothing: rows and solves (2 x batch x dim), means, widths and
+     * sampled values (3 x batch x K), Thompson's per-round theta~ (K x dim),
+     * argmax probabilities (K) and their work space (K + 2). */
+    double *batch;
+    int *active;   /* K: the exact propensity's active actions */
+    fcb_argmax_rule rule;
     /* NULL, or the D-LinUCB second matrix V~_a = lambda I + A~_a (same layout
      * as A) that turns the width into sqrt(phi^T P_a^-1 V~_a P_a^-1 phi). */
     double *tilde;
@@ -75,18 +83,41 @@ fcb_status fcb_linposterior_copy(fcb_linposterior *dst, const fcb_linposterior *
 fcb_status fcb_linposterior_predict(fcb_linposterior *post, const float *phi, int n, double *mean,
                                     double *width);
 
+enum { FCB_LINPOST_BATCH = 64 };
+
+/* Mean and width of every action for rows phi (rows <= FCB_LINPOST_BATCH),
+ * batched: the means are one dgemm, the widths one triangular solve (dtrsm)
+ * per action on the rows' matrix with the Cholesky factor the solve cached.
+ * Equal to fcb_linposterior_predict up to rounding. mean and width: rows x K. */
+fcb_status fcb_linposterior_score_batch(fcb_linposterior *post, const float *phi, int rows, double *mean,
+                                        double *width);
+
 /* LinUCB: argmax mean + alpha * width (ties to the lowest index);
  * propensity 1. scores (n x K, out, may be NULL) receives the UCB values. */
 fcb_status fcb_linucb_act(fcb_linposterior *post, double alpha, const float *phi, int n,
                           int *actions, float *propensities, float *scores);
 
-/* Thompson sampling per decision: for one context the sampled values
- * theta~_a . phi are independent N(mean_a, v^2 width_a^2), so a decision
- * draws K normals and takes the argmax. The propensity is estimated from
- * `propensity_samples` further draws (the frequency of the chosen action,
- * floored at 1 / (2 * propensity_samples)). */
-fcb_status fcb_thompson_act(fcb_linposterior *post, double v, const float *phi, int n,
-                            fcb_rng *rng, int propensity_samples, int *actions,
-                            float *propensities);
+typedef enum { FCB_TS_PROPENSITY_EXACT, FCB_TS_PROPENSITY_MONTE_CARLO } fcb_ts_propensity;
+typedef enum { FCB_TS_SAMPLE_DECISION, FCB_TS_SAMPLE_ROUND } fcb_ts_sample;
+
+typedef struct {
+    double scale;                 /* v */
+    fcb_ts_propensity propensity;
+    int propensity_samples;       /* monte_carlo: draws per decision, >= 1 */
+    fcb_ts_sample sample;
+} fcb_thompson_options;
+
+/* Thompson sampling. For one context the sampled values theta~_a . phi are
+ * independent N(mean_a, v^2 width_a^2).
+ * - sample = decision: a decision draws K normals and takes the argmax.
+ * - sample = round: theta~_a = theta_a + v L_a^-T z_a is drawn once per call
+ *   (K x dim normals first), and every row acts greedily on it.
+ * The propensity is the marginal p(a|x) of that draw, the same in both modes:
+ * - exact: fcb_normal_argmax_probs (floored at 1e-10, its pruning bound);
+ * - monte_carlo: after each row's decision, propensity_samples x K further
+ *   normals; the frequency of the chosen action, floored at
+ *   1 / (2 * propensity_samples). */
+fcb_status fcb_thompson_act(fcb_linposterior *post, const fcb_thompson_options *options, const float *phi,
+                            int n, fcb_rng *rng, int *actions, float *propensities);
 
 #endif

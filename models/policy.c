@@ -32,6 +32,8 @@ void fcb_policy_config_default(fcb_policy_config *config, fcb_policy_kind kind)
     config->ridge_lambda = 1.0f;
     config->diagonal = 0;
     config->propensity_samples = 64;
+    config->ts_propensity = FCB_TS_PROPENSITY_EXACT;
+    config->ts_sample = FCB_TS_SAMPLE_DECISION;
     config->forgetting = FCB_FORGET_NONE;
     config->discount = 1.0;
     config->window = 1;
@@ -92,6 +94,10 @@ fcb_status fcb_policy_config_validate(const fcb_policy_config *config)
         if (config->kind == FCB_POLICY_THOMPSON && config->propensity_samples < 1)
             return fcb_fail(FCB_ERR_CONFIG, "policy config: propensity_samples = %d must be >= 1",
                             config->propensity_samples);
+        if (config->ts_propensity != FCB_TS_PROPENSITY_EXACT && config->ts_propensity != FCB_TS_PROPENSITY_MONTE_CARLO)
+            return fcb_fail(FCB_ERR_CONFIG, "policy config: unknown propensity method %d", (int)config->ts_propensity);
+        if (config->ts_sample != FCB_TS_SAMPLE_DECISION && config->ts_sample != FCB_TS_SAMPLE_ROUND)
+            return fcb_fail(FCB_ERR_CONFIG, "policy config: unknown ts_sample %d", (int)config->ts_sample);
         if (config->forgetting < FCB_FORGET_NONE || config->forgetting > FCB_FORGET_WINDOW)
             return fcb_fail(FCB_ERR_CONFIG, "policy config: unknown forgetting %d", (int)config->forgetting);
         if (config->forgetting == FCB_FORGET_DISCOUNT && !(config->discount > 0.0 && config->discount <= 1.0))
@@ -142,6 +148,52 @@ fcb_status fcb_forgetting_from_name(const char *name, fcb_forgetting_kind *out)
 const char *fcb_forgetting_name(fcb_forgetting_kind kind)
 {
     return fcb_name_of(FORGETTING_NAMES, sizeof FORGETTING_NAMES / sizeof FORGETTING_NAMES[0], (int)kind);
+}
+
+static const fcb_name_entry TS_PROPENSITY_NAMES[] = {
+    {"exact", FCB_TS_PROPENSITY_EXACT}, {"monte_carlo", FCB_TS_PROPENSITY_MONTE_CARLO},
+};
+
+static const fcb_name_entry TS_SAMPLE_NAMES[] = {
+    {"decision", FCB_TS_SAMPLE_DECISION}, {"round", FCB_TS_SAMPLE_ROUND},
+};
+
+fcb_status fcb_ts_propensity_from_name(const char *name, fcb_ts_propensity *out)
+{
+    int value = 0;
+    fcb_status st = fcb_name_lookup(TS_PROPENSITY_NAMES, sizeof TS_PROPENSITY_NAMES / sizeof TS_PROPENSITY_NAMES[0],
+                                    "propensity method", name, &value);
+    if (st == FCB_OK)
+        *out = (fcb_ts_propensity)value;
+    return st;
+}
+
+const char *fcb_ts_propensity_name(fcb_ts_propensity method)
+{
+    return fcb_name_of(TS_PROPENSITY_NAMES, sizeof TS_PROPENSITY_NAMES / sizeof TS_PROPENSITY_NAMES[0], (int)method);
+}
+
+fcb_status fcb_ts_sample_from_name(const char *name, fcb_ts_sample *out)
+{
+    int value = 0;
+    fcb_status st = fcb_name_lookup(TS_SAMPLE_NAMES, sizeof TS_SAMPLE_NAMES / sizeof TS_SAMPLE_NAMES[0],
+                                    "ts_sample", name, &value);
+    if (st == FCB_OK)
+        *out = (fcb_ts_sample)value;
+    return st;
+}
+
+const char *fcb_ts_sample_name(fcb_ts_sample mode)
+{
+    return fcb_name_of(TS_SAMPLE_NAMES, sizeof TS_SAMPLE_NAMES / sizeof TS_SAMPLE_NAMES[0], (int)mode);
+}
+
+void fcb_policy_thompson_options(const fcb_policy_config *config, fcb_thompson_options *options)
+{
+    options->scale = config->ts_scale;
+    options->propensity = config->ts_propensity;
+    options->propensity_samples = config->propensity_samples;
+    options->sample = config->ts_sample;
 }
 
 int fcb_policy_uses_tilde(const fcb_policy_config *config)

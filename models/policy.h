@@ -1,6 +1,7 @@
 #ifndef FEDCB_POLICY_H
 #define FEDCB_POLICY_H
 
+#include "linear_bandit.h"
 #include "rng.h"
 #include "status.h"
 
@@ -34,6 +35,8 @@ typedef struct {
     float ridge_lambda;      /* LinUCB / Thompson ridge, > 0 */
     int diagonal;            /* LinUCB / Thompson: 1 = diagonal A */
     int propensity_samples;  /* Thompson Monte Carlo propensity draws, >= 1 */
+    fcb_ts_propensity ts_propensity; /* Thompson: exact (default) or Monte Carlo */
+    fcb_ts_sample ts_sample;         /* Thompson: theta~ per decision (default) or per round */
     fcb_forgetting_kind forgetting; /* LinUCB / Thompson */
     double discount;         /* forgetting = discount: gamma per round, (0, 1] */
     int window;              /* forgetting = window: rounds kept, >= 1 */
@@ -50,6 +53,12 @@ const char *fcb_policy_kind_name(fcb_policy_kind kind);
 int fcb_policy_is_linear(fcb_policy_kind kind);
 fcb_status fcb_forgetting_from_name(const char *name, fcb_forgetting_kind *out);
 const char *fcb_forgetting_name(fcb_forgetting_kind kind);
+fcb_status fcb_ts_propensity_from_name(const char *name, fcb_ts_propensity *out);
+const char *fcb_ts_propensity_name(fcb_ts_propensity method);
+fcb_status fcb_ts_sample_from_name(const char *name, fcb_ts_sample *out);
+const char *fcb_ts_sample_name(fcb_ts_sample mode);
+/* Thompson's options from a policy config. */
+void fcb_policy_thompson_options(const fcb_policy_config *config, fcb_thompson_options *options);
 /* 1 when the deployed statistics carry D-LinUCB's second matrix A~ (LinUCB
  * with discount gamma < 1; with gamma = 1, A~ = A and the width is LinUCB's). */
 int fcb_policy_uses_tilde(const fcb_policy_config *config);

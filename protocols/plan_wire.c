@@ -51,6 +51,8 @@ void fcb_plan_to_wire(const fcb_client_plan *p, Fedcb__ClientPlan *m, Fedcb__Mod
     m->forgetting = (char *)fcb_forgetting_name(p->policy.forgetting);
     m->discount = p->policy.discount;
     m->window = (uint32_t)p->policy.window;
+    m->ts_propensity = (char *)fcb_ts_propensity_name(p->policy.ts_propensity);
+    m->ts_sample = (char *)fcb_ts_sample_name(p->policy.ts_sample);
 }
 
 fcb_status fcb_plan_from_wire(const Fedcb__ClientPlan *m, fcb_client_plan *p)
@@ -80,10 +82,18 @@ fcb_status fcb_plan_from_wire(const Fedcb__ClientPlan *m, fcb_client_plan *p)
     fcb_forgetting_kind forgetting = FCB_FORGET_NONE;
     if (st == FCB_OK && m->forgetting && m->forgetting[0])
         st = fcb_forgetting_from_name(m->forgetting, &forgetting);
+    fcb_ts_propensity ts_propensity = FCB_TS_PROPENSITY_EXACT;
+    fcb_ts_sample ts_sample = FCB_TS_SAMPLE_DECISION;
+    if (st == FCB_OK && m->ts_propensity && m->ts_propensity[0])
+        st = fcb_ts_propensity_from_name(m->ts_propensity, &ts_propensity);
+    if (st == FCB_OK && m->ts_sample && m->ts_sample[0])
+        st = fcb_ts_sample_from_name(m->ts_sample, &ts_sample);
     if (st != FCB_OK)
         return fcb_fail_context(FCB_ERR_ARG, "registration: plan");
     fcb_policy_config_default(&p->policy, p->policy.kind);
     p->policy.forgetting = forgetting;
+    p->policy.ts_propensity = ts_propensity;
+    p->policy.ts_sample = ts_sample;
     if (forgetting != FCB_FORGET_NONE) {
         p->policy.discount = m->discount;
         p->policy.window = m->window > INT32_MAX ? INT32_MAX : (int)m->window;

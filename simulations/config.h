@@ -82,6 +82,8 @@ typedef struct {
     double ridge_lambda;
     int diagonal;
     int propensity_samples;
+    char ts_propensity[FCB_CONFIG_NAME_MAX]; /* thompson: exact | monte_carlo */
+    char ts_sample[FCB_CONFIG_NAME_MAX];     /* thompson: decision | round */
     int deploy_every;
     char forgetting[FCB_CONFIG_NAME_MAX]; /* linucb/thompson: none | discount | window */
     double discount;        /* forgetting = discount: gamma per round */

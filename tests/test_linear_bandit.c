@@ -12,6 +12,18 @@
 
 enum { K = 3, DIM = 6, ROWS = 457 };
 
+static fcb_thompson_options thompson_options(double v, fcb_ts_propensity propensity, int samples,
+                                             fcb_ts_sample sample)
+{
+    fcb_thompson_options o = {v, propensity, samples, sample};
+    return o;
+}
+
+static fcb_thompson_options monte_carlo(double v, int samples)
+{
+    return thompson_options(v, FCB_TS_PROPENSITY_MONTE_CARLO, samples, FCB_TS_SAMPLE_DECISION);
+}
+
 /* A synthetic log: Gaussian features, random actions, linear rewards plus noise. */
 typedef struct {
     int n;
@@ -414,6 +426,60 @@ static void test_linucb_picks_argmax_of_bound(void **state)
     fcb_linstats_free(&stats);
 }
 
+/* Batched scoring (one dgemm, one dtrsm per action per chunk) equals the
+ * per-row predict (dot products, one dtrsv per action and row) within
+ * rounding, for full and diagonal covariance and D-LinUCB's width, over more
+ * rows than one chunk; LinUCB's actions on it are those of the per-row values. */
+static void test_batched_scores_equal_per_row(void **state)
+{
+    (void)state;
+    enum { N = 150 };
+    double mean[N * K], width[N * K], batch_mean[FCB_LINPOST_BATCH * K], batch_width[FCB_LINPOST_BATCH * K];
+    for (int variant = 0; variant < 3; variant++) {
+        int diagonal = variant == 1;
+        fcb_linstats stats;
+        fcb_linposterior post;
+        assert_int_equal(fcb_linstats_init(&stats, K, DIM, diagonal), FCB_OK);
+        assert_int_equal(fcb_linposterior_init(&post, K, DIM, diagonal), FCB_OK);
+        assert_int_equal(fcb_linstats_add(&stats, LOG.phi, 120, LOG.actions, LOG.rewards), FCB_OK);
+        assert_int_equal(fcb_linposterior_solve(&post, &stats, 0.7, NULL), FCB_OK);
+        if (variant == 2) { /* D-LinUCB: tilde = half of A */
+            size_t na = fcb_linstats_a_size(&stats);
+            double *tilde = malloc(na * sizeof *tilde);
+            assert_non_null(tilde);
+            for (size_t i = 0; i < na; i++)
+                tilde[i] = 0.5 * stats.A[i];
+            assert_int_equal(fcb_linposterior_set_tilde(&post, tilde), FCB_OK);
+            free(tilde);
+        }
+        const float *phi = LOG.phi + 150 * DIM;
+        assert_int_equal(fcb_linposterior_predict(&post, phi, N, mean, width), FCB_OK);
+        for (int start = 0; start < N; start += FCB_LINPOST_BATCH) {
+            int rows = N - start < FCB_LINPOST_BATCH ? N - start : FCB_LINPOST_BATCH;
+            assert_int_equal(fcb_linposterior_score_batch(&post, phi + start * DIM, rows, batch_mean, batch_width),
+                             FCB_OK);
+            for (int i = 0; i < rows * K; i++) {
+                double m = mean[start * K + i], w = width[start * K + i];
+                assert_true(fabs(batch_mean[i] - m) <= 1e-12 * (1.0 + fabs(m)));
+                assert_true(fabs(batch_width[i] - w) <= 1e-12 * (1.0 + w));
+            }
+        }
+        int actions[N];
+        float props[N];
+        assert_int_equal(fcb_linucb_act(&post, 1.3, phi, N, actions, props, NULL), FCB_OK);
+        for (int i = 0; i < N; i++) {
+            int best = 0;
+            for (int a = 1; a < K; a++) {
+                if (mean[i * K + a] + 1.3 * width[i * K + a] > mean[i * K + best] + 1.3 * width[i * K + best])
+                    best = a;
+            }
+            assert_int_equal(actions[i], best);
+        }
+        fcb_linposterior_free(&post);
+        fcb_linstats_free(&stats);
+    }
+}
+
 static double normal_cdf(double x)
 {
     return 0.5 * erfc(-x / sqrt(2.0));
@@ -451,7 +517,8 @@ static void test_thompson_two_action_frequencies(void **state)
         memcpy(phi + i * DIM, context, sizeof(float) * DIM);
     fcb_rng rng;
     fcb_rng_init(&rng, 5, FCB_STREAM_POLICY, 0, 0);
-    assert_int_equal(fcb_thompson_act(&post, v, phi, N, &rng, SAMPLES, actions, props), FCB_OK);
+    fcb_thompson_options mc = monte_carlo(v, SAMPLES);
+    assert_int_equal(fcb_thompson_act(&post, &mc, phi, N, &rng, actions, props), FCB_OK);
     long zeros = 0;
     double prop_sum[2] = {0.0, 0.0};
     for (int i = 0; i < N; i++) {
@@ -473,8 +540,27 @@ static void test_thompson_two_action_frequencies(void **state)
     /* One decision with many propensity draws is close to the closed form. */
     int action;
     float prop;
-    assert_int_equal(fcb_thompson_act(&post, v, context, 1, &rng, 20000, &action, &prop), FCB_OK);
+    mc = monte_carlo(v, 20000);
+    assert_int_equal(fcb_thompson_act(&post, &mc, context, 1, &rng, &action, &prop), FCB_OK);
     assert_true(fabs(prop - (action == 0 ? p0 : 1.0 - p0)) < 0.015);
+
+    /* The exact propensity is the closed form, per decision and per round. */
+    for (int s = 0; s < 2; s++) {
+        fcb_thompson_options exact =
+            thompson_options(v, FCB_TS_PROPENSITY_EXACT, 1, s ? FCB_TS_SAMPLE_ROUND : FCB_TS_SAMPLE_DECISION);
+        assert_int_equal(fcb_thompson_act(&post, &exact, context, 1, &rng, &action, &prop), FCB_OK);
+        assert_true(fabs(prop - (action == 0 ? p0 : 1.0 - p0)) < 1e-6);
+    }
+    /* theta~ drawn once per call (round): over N calls of one row, action 0
+     * comes with the same marginal probability. */
+    fcb_thompson_options per_round = thompson_options(v, FCB_TS_PROPENSITY_EXACT, 1, FCB_TS_SAMPLE_ROUND);
+    zeros = 0;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(fcb_thompson_act(&post, &per_round, context, 1, &rng, &action, &prop), FCB_OK);
+        zeros += action == 0;
+    }
+    print_message("thompson K=2 per round: closed form %.4f, frequency %.4f\n", p0, (double)zeros / N);
+    assert_true(fabs((double)zeros / N - p0) < 0.015);
     free(phi);
     free(actions);
     free(props);
@@ -497,8 +583,9 @@ static void test_thompson_reproducible_and_floored(void **state)
     fcb_rng x, y;
     fcb_rng_init(&x, 8, FCB_STREAM_POLICY, 2, 3);
     fcb_rng_init(&y, 8, FCB_STREAM_POLICY, 2, 3);
-    assert_int_equal(fcb_thompson_act(&post, 0.3, LOG.phi, N, &x, 1, first, first_props), FCB_OK);
-    assert_int_equal(fcb_thompson_act(&post, 0.3, LOG.phi, N, &y, 1, second, second_props), FCB_OK);
+    fcb_thompson_options mc = monte_carlo(0.3, 1);
+    assert_int_equal(fcb_thompson_act(&post, &mc, LOG.phi, N, &x, first, first_props), FCB_OK);
+    assert_int_equal(fcb_thompson_act(&post, &mc, LOG.phi, N, &y, second, second_props), FCB_OK);
     assert_memory_equal(first, second, sizeof first);
     assert_memory_equal(first_props, second_props, sizeof first_props);
     /* One propensity draw: either it agrees (1) or the floor 1/2 applies. */
@@ -585,9 +672,11 @@ static void test_bad_shapes_and_states(void **state)
     fcb_rng rng;
     fcb_rng_init(&rng, 1, FCB_STREAM_TEST, 0, 0);
     clear_error();
-    assert_failed_with_message(fcb_thompson_act(&post, 0.0, LOG.phi, 1, &rng, 8, &action, &prop));
+    fcb_thompson_options bad = monte_carlo(0.0, 8);
+    assert_failed_with_message(fcb_thompson_act(&post, &bad, LOG.phi, 1, &rng, &action, &prop));
     clear_error();
-    assert_failed_with_message(fcb_thompson_act(&post, 0.1, LOG.phi, 1, &rng, 0, &action, &prop));
+    bad = monte_carlo(0.1, 0);
+    assert_failed_with_message(fcb_thompson_act(&post, &bad, LOG.phi, 1, &rng, &action, &prop));
     clear_error();
     assert_failed_with_message(fcb_linposterior_predict(&post, bad_phi, 2, mean, width));
 
@@ -617,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_diagonal_posterior),
         cmocka_unit_test(test_predict_matches_direct),
         cmocka_unit_test(test_linucb_picks_argmax_of_bound),
+        cmocka_unit_test(test_batched_scores_equal_per_row),
         cmocka_unit_test(test_thompson_two_action_frequencies),
         cmocka_unit_test(test_thompson_reproducible_and_floored),
         cmocka_unit_test(test_bad_shapes_and_states),

@@ -136,9 +136,9 @@ static double run_linear(double alpha, double thompson_v, double lambda)
     for (int step = 0; step < STEPS; step++) {
         problem_next(&p);
         assert_int_equal(fcb_linposterior_solve(&post, &stats, lambda, NULL), FCB_OK);
+        fcb_thompson_options thompson = {thompson_v, FCB_TS_PROPENSITY_MONTE_CARLO, 1, FCB_TS_SAMPLE_DECISION};
         if (thompson_v > 0.0)
-            assert_int_equal(fcb_thompson_act(&post, thompson_v, p.x, BATCH, &policy_rng, 1,
-                                              actions, propensities),
+            assert_int_equal(fcb_thompson_act(&post, &thompson, p.x, BATCH, &policy_rng, actions, propensities),
                              FCB_OK);
         else
             assert_int_equal(
