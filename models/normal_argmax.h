@@ -20,7 +20,10 @@
  *   resolve a factor much steeper than the weight).
  * - Otherwise (steeper factors, zero or tiny sd): adaptive 8-point
  *   Gauss-Legendre on [-8.5, 8.5] split at the steep factors' midpoints,
- *   absolute tolerance 1e-10 per integral.
+ *   absolute tolerance 1e-10 per integral, at most 20,000 panels (a bound
+ *   on the time whatever the input). A factor narrower than 1e-7 of a's
+ *   scale is taken as the step it is at that scale (error at most 3.2e-8);
+ *   computed as Phi its rounding noise would defeat any tolerance.
  * - Zero sd is a point mass. Ties go to the lowest index, like the argmax
  *   rule: among point masses only the lowest-index one with the largest mean
  *   can win; it wins with prod Phi((m - m_c) / s_c) over the others, and a
