@@ -33,8 +33,7 @@ static void probs_of(const double *mean, const double *sd, int k, double *probs)
 }
 
 /* The Monte Carlo reference draws from its own generator (splitmix64 and the
- * Box-Muller transform), independent of the code under test and fast enough
- * for 10^6 draws of up to 10 actions under the sanitizers. */
+ * Box-Muller transform), independent of the code under test. */
 typedef struct {
     uint64_t state;
     double spare;
