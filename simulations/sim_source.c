@@ -52,6 +52,46 @@ static int compare_keyed_rows(const void *pa, const void *pb)
     return (a->row > b->row) - (a->row < b->row);
 }
 
+static int comes_before(const struct fcb_keyed_row *a, const struct fcb_keyed_row *b)
+{
+    return compare_keyed_rows(a, b) < 0;
+}
+
+/* Restores the heap below rows[i]: no row comes after its parent. */
+static void sift_down(struct fcb_keyed_row *rows, int m, int i)
+{
+    for (;;) {
+        int latest = i, left = 2 * i + 1, right = left + 1;
+        if (left < m && comes_before(&rows[latest], &rows[left]))
+            latest = left;
+        if (right < m && comes_before(&rows[latest], &rows[right]))
+            latest = right;
+        if (latest == i)
+            return;
+        struct fcb_keyed_row t = rows[i];
+        rows[i] = rows[latest];
+        rows[latest] = t;
+        i = latest;
+    }
+}
+
+/* The first m of the n rows in the round's order, in that order, at
+ * rows[0..m): a heap of the best m so far whose root is the last of them.
+ * O(n log m), where sorting all n rows every round cost O(n log n) (most of
+ * a round's time for a client holding many rows). The order is total, so the
+ * result is the sort's. */
+static void select_first(struct fcb_keyed_row *rows, int n, int m)
+{
+    for (int i = m / 2 - 1; i >= 0; i--)
+        sift_down(rows, m, i);
+    for (int i = m; i < n; i++)
+        if (comes_before(&rows[i], &rows[0])) {
+            rows[0] = rows[i];
+            sift_down(rows, m, 0);
+        }
+    qsort(rows, (size_t)m, sizeof *rows, compare_keyed_rows);
+}
+
 fcb_status fcb_sim_source_fill(fcb_sim_source *s, int client, int round)
 {
     const fcb_world *world = s->world;
@@ -75,7 +115,7 @@ fcb_status fcb_sim_source_fill(fcb_sim_source *s, int client, int round)
     if (n > s->capacity)
         n = s->capacity;
     if (candidates > config->examples_per_round)
-        qsort(s->candidates, (size_t)candidates, sizeof *s->candidates, compare_keyed_rows);
+        select_first(s->candidates, candidates, n);
     size_t d = (size_t)world->train.d;
     fcb_rng drift_rng;
     fcb_rng_init(&drift_rng, config->seed, FCB_STREAM_DRIFT, (uint32_t)client, (uint32_t)round);
