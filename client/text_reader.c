@@ -124,8 +124,30 @@ char *fcb_next_token(char **cursor)
     return start;
 }
 
+/* [+-]digits, the common case of fcb_parse_int, without strtol. */
+static int parse_plain_int(const char *s, int *out)
+{
+    const char *p = s;
+    int negative = *p == '-';
+    if (*p == '-' || *p == '+')
+        p++;
+    long long v = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 12; p++, digits++)
+        v = v * 10 + (*p - '0');
+    if (digits == 0 || digits == 12 || *p != '\0')
+        return 0;
+    v = negative ? -v : v;
+    if (v < INT_MIN || v > INT_MAX)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
 int fcb_parse_int(const char *s, int *out)
 {
+    if (parse_plain_int(s, out))
+        return 1;
     char *end = NULL;
     errno = 0;
     long v = strtol(s, &end, 10);
@@ -135,8 +157,63 @@ int fcb_parse_int(const char *s, int *out)
     return 1;
 }
 
+/* Clinger's fast path: a decimal whose significant digits form an integer
+ * m <= 2^53, scaled by 10^e with |e| <= 22, is m * 10^e or m / 10^-e: one
+ * correctly rounded operation on two exact doubles, so it is exactly what
+ * strtod gives. Other input (more digits, larger exponents, hex, inf, nan,
+ * anything malformed) returns 0 and goes to strtod. */
+static int parse_decimal_fast(const char *s, double *out)
+{
+    static const double powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = s;
+    int negative = *p == '-';
+    if (*p == '-' || *p == '+')
+        p++;
+    uint64_t m = 0;
+    int significant = 0, fraction = 0, dot = 0, any = 0;
+    for (;; p++) {
+        if (*p >= '0' && *p <= '9') {
+            any = 1;
+            fraction += dot;
+            if (m == 0 && *p == '0')
+                continue;
+            if (++significant > 19)
+                return 0;
+            m = m * 10 + (uint64_t)(*p - '0');
+        } else if (*p == '.' && !dot) {
+            dot = 1;
+        } else {
+            break;
+        }
+    }
+    if (!any)
+        return 0;
+    int exponent = -fraction;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        int exponent_negative = *p == '-';
+        if (*p == '-' || *p == '+')
+            p++;
+        int e = 0, exponent_digits = 0;
+        for (; *p >= '0' && *p <= '9' && exponent_digits < 4; p++, exponent_digits++)
+            e = e * 10 + (*p - '0');
+        if (exponent_digits == 0 || exponent_digits == 4)
+            return 0;
+        exponent += exponent_negative ? -e : e;
+    }
+    if (*p != '\0' || m > (UINT64_C(1) << 53) || exponent < -22 || exponent > 22)
+        return 0;
+    double v = (double)m;
+    v = exponent < 0 ? v / powers[-exponent] : v * powers[exponent];
+    *out = negative ? -v : v;
+    return 1;
+}
+
 int fcb_parse_double(const char *s, double *out)
 {
+    if (parse_decimal_fast(s, out))
+        return 1;
     char *end = NULL;
     double v = strtod(s, &end);
     if (end == s || *end != '\0' || !isfinite(v))
