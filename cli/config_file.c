@@ -37,6 +37,7 @@ static const config_key KEYS[] = {
     FIELD("data", "source", KEY_NAME, data_source),
     FIELD("data", "path", KEY_PATH, data_path),
     FIELD("data", "test_path", KEY_PATH, data_test_path),
+    FIELD("data", "cache_dir", KEY_PATH, data_cache_dir),
     FIELD("data", "test_fraction", KEY_DOUBLE, test_fraction),
     FIELD("data", "validation_fraction", KEY_DOUBLE, validation_fraction),
     FIELD("data", "standardize", KEY_BOOL, standardize),

@@ -28,6 +28,7 @@ typedef struct {
     char data_source[FCB_CONFIG_NAME_MAX]; /* fashion_mnist | synthetic | libsvm | vw */
     char data_path[FCB_CONFIG_PATH_MAX];
     char data_test_path[FCB_CONFIG_PATH_MAX];
+    char data_cache_dir[FCB_CONFIG_PATH_MAX]; /* libsvm/vw: binary caches of the parsed files; empty: none */
     double test_fraction;
     double validation_fraction; /* rows carved from train for validation; 0 = none */
     int standardize;       /* z-score every feature with the training mean and std */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset_cache.h"
 #include "local_train.h"
 #include "loss.h"
 #include "sgd.h"
@@ -37,15 +38,15 @@ static fcb_status load_data(const fcb_config *c, fcb_dataset *train, fcb_dataset
         return fcb_fail(FCB_ERR_CONFIG,
                         "data.source: unknown source '%s' (fashion_mnist, synthetic, libsvm, vw)",
                         c->data_source);
-    fcb_status (*load)(const char *, int, int, fcb_dataset *) =
-        is_libsvm ? fcb_dataset_load_libsvm : fcb_dataset_load_vw;
+    const char *format = is_libsvm ? "libsvm" : "vw";
+    const char *cache = c->data_cache_dir;
     if (c->data_test_path[0]) {
-        fcb_status st = load(c->data_path, c->data_dim, c->data_classes, train);
+        fcb_status st = fcb_dataset_load_text(format, c->data_path, c->data_dim, c->data_classes, cache, train, NULL);
         if (st != FCB_OK)
             return st;
         int dim = c->data_dim ? c->data_dim : train->d;
         int classes = c->data_classes ? c->data_classes : train->k;
-        st = load(c->data_test_path, dim, classes, test);
+        st = fcb_dataset_load_text(format, c->data_test_path, dim, classes, cache, test, NULL);
         if (st == FCB_OK && (test->d != train->d || test->k > train->k))
             st = fcb_fail(FCB_ERR_FORMAT, "%s has %d features and %d classes, %s has %d and %d",
                           c->data_test_path, test->d, test->k, c->data_path, train->d, train->k);
@@ -54,7 +55,7 @@ static fcb_status load_data(const fcb_config *c, fcb_dataset *train, fcb_dataset
         return st;
     }
     fcb_dataset all = {0};
-    fcb_status st = load(c->data_path, c->data_dim, c->data_classes, &all);
+    fcb_status st = fcb_dataset_load_text(format, c->data_path, c->data_dim, c->data_classes, cache, &all, NULL);
     if (st == FCB_OK)
         st = fcb_dataset_split(&all, c->test_fraction, c->seed, train, test);
     fcb_dataset_free(&all);
