@@ -12,7 +12,8 @@
 #     CC, CXX   the build's C compiler and the C++ compiler of the same family
 #     SANITIZE  (array) the flags a program linked with this build's libfedcb
 #               needs: -fsanitize=address,undefined in a FEDCB_SANITIZE build
-#               (its libfedcb calls the sanitizer runtimes), else none
+#               (its libfedcb calls the sanitizer runtimes), -fsanitize=thread
+#               in a FEDCB_TSAN build, else none
 #     PEDANTIC  (array) the warnings an application may build the headers with
 # (Not named cli_*.sh: tests/CMakeLists.txt would run it as a test.)
 
@@ -35,6 +36,8 @@ lib_init() {
     if [[ $(cache_value FEDCB_SANITIZE) =~ ^([Oo][Nn]|[Tt][Rr][Uu][Ee]|[Yy]([Ee][Ss])?|1)$ ]]; then
         # shellcheck disable=SC2054  # one flag, commas and all
         SANITIZE=(-fsanitize=address,undefined)
+    elif [[ $(cache_value FEDCB_TSAN) =~ ^([Oo][Nn]|[Tt][Rr][Uu][Ee]|[Yy]([Ee][Ss])?|1)$ ]]; then
+        SANITIZE=(-fsanitize=thread)
     fi
     PEDANTIC=(-Wall -Wextra -Werror -pedantic)
     command -v nm >/dev/null || die "nm (binutils) is needed"
