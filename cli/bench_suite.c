@@ -2,6 +2,7 @@
 #include "ini_lines.h"
 
 #include <ini.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,13 @@ typedef struct {
 } parse_state;
 
 /* Records what is wrong with the current line (inih returns its number). */
-static int parse_fail(parse_state *ps, const char *fmt, const char *a, const char *b)
+static int parse_fail(parse_state *ps, const char *fmt, ...) FCB_PRINTF(2, 3);
+static int parse_fail(parse_state *ps, const char *fmt, ...)
 {
-    snprintf(ps->error, sizeof ps->error, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ps->error, sizeof ps->error, fmt, ap);
+    va_end(ap);
     ps->status = FCB_ERR_CONFIG;
     return 0;
 }
@@ -69,22 +74,22 @@ static int handle_entry(void *user, const char *section, const char *key, const 
         if (strcmp(key, "seeds") != 0)
             return parse_fail(ps, "unknown key '%s' in [%s]", key, section);
         if (end == value || *end || seeds < 1 || seeds > 1000)
-            return parse_fail(ps, "suite.seeds: '%s' is not a count in [1, 1000]%s", value, "");
+            return parse_fail(ps, "suite.seeds: '%s' is not a count in [1, 1000]", value);
         s->seeds = (int)seeds;
         return 1;
     }
     int is_scenario = 0;
     void *entry = entry_for(s, section, &is_scenario);
     if (!entry)
-        return parse_fail(ps, "section [%s] is not [suite], [scenario NAME] or [policy NAME]%s", section,
-                          " (or too many of them)");
+        return parse_fail(ps, "section [%s] is not [suite], [scenario NAME] or [policy NAME] (or too many of them)",
+                              section);
     if (strcmp(key, "set") == 0) {
         /* Several `set` lines in a section add up, so that long overrides can be split. */
         char *sets = is_scenario ? ((fcb_suite_scenario *)entry)->sets : ((fcb_suite_policy *)entry)->sets;
         size_t used = strlen(sets);
         int n = snprintf(sets + used, FCB_SUITE_SET_MAX - used, "%s%s", used ? "; " : "", value);
         if (n < 0 || (size_t)n >= FCB_SUITE_SET_MAX - used)
-            return parse_fail(ps, "[%s] set: overrides longer than %s bytes", section, "1023");
+            return parse_fail(ps, "[%s] set: overrides longer than %d bytes", section, FCB_SUITE_SET_MAX - 1);
         return 1;
     }
     if (!is_scenario && strcmp(key, "family") == 0) {
@@ -100,7 +105,7 @@ static int handle_entry(void *user, const char *section, const char *key, const 
         int n = value[0] == '/' || !slash ? snprintf(sc->config, sizeof sc->config, "%s", value)
                                           : (*slash = '\0', snprintf(sc->config, sizeof sc->config, "%s/%s", dir, value));
         if (n < 0 || (size_t)n >= sizeof sc->config)
-            return parse_fail(ps, "[%s] config: path too long%s", section, "");
+            return parse_fail(ps, "[%s] config: path too long", section);
         return 1;
     }
     if (is_scenario && strcmp(key, "ceiling") == 0) {

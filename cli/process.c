@@ -2,15 +2,17 @@
 
 #include <cblas.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-volatile sig_atomic_t fcb_stop_requested;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler may only set a lock-free atomic");
+atomic_int fcb_stop_requested;
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
-    fcb_stop_requested = 1;
+    atomic_store(&fcb_stop_requested, 1);
 }
 
 void fcb_process_setup(int polls_stop)

@@ -1,7 +1,7 @@
 #ifndef FEDCB_PROCESS_H
 #define FEDCB_PROCESS_H
 
-#include <signal.h>
+#include <stdatomic.h>
 
 /* Everything process-wide the fedcb program sets, once, at start (the
  * libraries never do): one OpenBLAS thread (parallelism comes from the
@@ -14,7 +14,10 @@
  * finished cells). */
 void fcb_process_setup(int polls_stop);
 
-/* Set by SIGINT or SIGTERM. */
-extern volatile sig_atomic_t fcb_stop_requested;
+/* Set by SIGINT or SIGTERM, in whichever thread the signal lands (gRPC
+ * runs threads of its own); read by the thread that polls it. A lock-free
+ * atomic, not a volatile sig_atomic_t: both a handler and another thread
+ * may touch it. */
+extern atomic_int fcb_stop_requested;
 
 #endif

@@ -460,7 +460,7 @@ fcb_status fcb_agent_close(fcb_agent *a)
 {
     if (!a)
         return FCB_OK;
-    a->stop = 1;
+    atomic_store(&a->stop, 1);
     pthread_mutex_lock(&a->events_lock);
     a->stopping = 1;
     pthread_cond_broadcast(&a->events_changed);

@@ -79,7 +79,7 @@ void *fcb_agent_federation_learner(void *agent)
     if (a->options.quiet)
         fcb_log_set_thread_quiet(1);
     fcb_status st = federate(a);
-    if (st != FCB_OK && !a->stop) {
+    if (st != FCB_OK && !atomic_load(&a->stop)) {
         fcb_agent_set_learner_error(a, fcb_last_error());
         fcb_log("agent", "the federated learner stopped: %s", fcb_last_error());
     }

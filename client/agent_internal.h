@@ -2,7 +2,6 @@
 #define FEDCB_AGENT_INTERNAL_H
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 
 #include "agent_store.h"
@@ -81,7 +80,7 @@ struct fcb_agent {
 
     pthread_t learner;
     int learner_started;
-    volatile sig_atomic_t stop;    /* close sets it; the learner and its client see it */
+    atomic_int stop;               /* close sets it; the learner thread and its client read it */
     atomic_int learner_running;
     int federated;
     char learner_error[512];       /* written by the learner before it stops running */

@@ -116,7 +116,7 @@ void *fcb_agent_local_learner(void *agent)
     float *delta = malloc(a->model.num_params * sizeof(float));
     if (st == FCB_OK && (!current || !delta))
         st = fcb_fail(FCB_ERR_NOMEM, "agent: out of memory for the learner");
-    for (int round = 0; st == FCB_OK && !a->stop; round++) {
+    for (int round = 0; st == FCB_OK && !atomic_load(&a->stop); round++) {
         fcb_agent_wait_batch(a, n, 1.0, 0, &batch);
         if (batch.n < n) {
             round--;

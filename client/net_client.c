@@ -55,7 +55,7 @@ struct fcb_net_client {
 
 static int stopped(const fcb_net_client *nc)
 {
-    return nc->options.stop && *nc->options.stop;
+    return nc->options.stop && atomic_load(nc->options.stop);
 }
 
 static void sleep_seconds(const fcb_net_client *nc, double s)

@@ -1,7 +1,7 @@
 #ifndef FEDCB_NET_CLIENT_H
 #define FEDCB_NET_CLIENT_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "client_plan.h"
@@ -24,7 +24,7 @@ typedef struct {
     const char *tls_dir;          /* ca.crt, client-<id>.crt, client-<id>.key; NULL with insecure */
     int insecure;                 /* plaintext; accepted only on loopback */
     double give_up;               /* seconds without reaching the coordinator before failing */
-    volatile sig_atomic_t *stop;  /* the program's signal handler sets it */
+    const atomic_int *stop;       /* the program's signal handler or the embedding agent sets it */
     const char *config_hash;      /* simulated world: the shared config's hash; NULL: own data */
     size_t max_message_bytes;     /* simulated world: fcb_wire_message_limit of the model */
     int poll_ms;                  /* long-poll wait of a task request */

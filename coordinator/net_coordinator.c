@@ -374,7 +374,7 @@ static fcb_status start_server(service *sv, fcb_tls_files *tls)
 
 static fcb_status serve(service *sv)
 {
-    while (!*sv->options->stop) {
+    while (!atomic_load(sv->options->stop)) {
         fcb_status st = fcb_rpc_server_poll(sv->server, 50);
         double now = fcb_wall_seconds();
         if (st == FCB_OK)

@@ -1,7 +1,7 @@
 #ifndef FEDCB_NET_COORDINATOR_H
 #define FEDCB_NET_COORDINATOR_H
 
-#include <signal.h>
+#include <stdatomic.h>
 
 #include "client_plan.h"
 #include "round_machine.h"
@@ -18,7 +18,7 @@ typedef struct {
     const char *tls_dir;        /* ca.crt, server.crt, server.key; NULL with insecure */
     int insecure;               /* plaintext; accepted only on loopback */
     const char *port_file;      /* if set, the bound port is written here once listening */
-    volatile sig_atomic_t *stop; /* the program's signal handler sets it: shut down cleanly */
+    const atomic_int *stop;     /* the program's signal handler sets it: shut down cleanly */
     fcb_machine_config machine;
     int poll_ms;                /* longest a task request is held */
     int examples_per_round;     /* the most examples an update may claim */

@@ -15,7 +15,7 @@ run_fedcb partition partition --config "$CONFIGS/deploy_world.ini" --out "$WORK/
 [[ $RC -eq 0 ]] || { cat "$RUN_ERR" >&2; die "fedcb partition failed"; }
 
 no_sanitizer_report() {
-    ! grep -q -e 'AddressSanitizer' -e 'LeakSanitizer' -e 'runtime error' "$1" || { cat "$1" >&2; die "sanitizer report"; }
+    ! grep -q -e 'AddressSanitizer' -e 'LeakSanitizer' -e 'ThreadSanitizer' -e 'runtime error' "$1" || { cat "$1" >&2; die "sanitizer report"; }
 }
 
 # agent_ini STORE: a local agent that learns every 100 events.

@@ -49,7 +49,7 @@ run_fedcb() {
 
 # Fails when stderr of the last run_fedcb holds a sanitizer report.
 check_no_sanitizer_report() {
-    if grep -q -e 'AddressSanitizer' -e 'LeakSanitizer' -e 'runtime error' "$RUN_ERR"; then
+    if grep -q -e 'AddressSanitizer' -e 'LeakSanitizer' -e 'ThreadSanitizer' -e 'runtime error' "$RUN_ERR"; then
         sed -n '1,40p' "$RUN_ERR" >&2
         die "sanitizer report on stderr of: fedcb $*"
     fi

@@ -2,7 +2,7 @@
 # The public headers (include/fedcb/*.h) as an application meets them: the
 # umbrella fedcb/fedcb.h includes every other one; each header alone (twice,
 # for its include guard) compiles as C99 and C11 with -Wall -Wextra -Werror
-# -pedantic -Wstrict-prototypes and as C++11 and C++17 with -Wall -Wextra
+# -pedantic and the project's C warnings (PEDANTIC_C) and as C++11 and C++17 with -Wall -Wextra
 # -Werror -pedantic, from include/ alone (no private header); and a C++
 # program that takes the address of every function the headers declare and
 # libfedcb.so defines links against it (extern "C": no mangled name) and
@@ -33,7 +33,7 @@ for h in "${headers[@]}"; do
     printf '#include <%s>\n#include <%s>\n' "$h" "$h" >"$WORK/$name.c"
     cp "$WORK/$name.c" "$WORK/$name.cpp"
     for std in c99 c11; do
-        "$CC" -std=$std "${PEDANTIC[@]}" -Wstrict-prototypes -I"$INCLUDE" -c "$WORK/$name.c" -o "$WORK/$name.o" \
+        "$CC" -std=$std "${PEDANTIC_C[@]}" -I"$INCLUDE" -c "$WORK/$name.c" -o "$WORK/$name.o" \
             2>"$WORK/compile.err" || { cat "$WORK/compile.err" >&2; die "$h does not compile as $std"; }
         compiles=$((compiles + 1))
     done

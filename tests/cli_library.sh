@@ -87,7 +87,7 @@ int main(void)
     return 0;
 }
 EOF
-"$CC" -std=c99 "${PEDANTIC[@]}" "${SANITIZE[@]}" -I"$SOURCE_DIR/include" "$WORK/version.c" "$LIB_SO" \
+"$CC" -std=c99 "${PEDANTIC_C[@]}" "${SANITIZE[@]}" -I"$SOURCE_DIR/include" "$WORK/version.c" "$LIB_SO" \
     -o "$WORK/version" 2>"$WORK/version.err" || { cat "$WORK/version.err" >&2; die "a C program does not link against $LIB_SO"; }
 got=$(LD_LIBRARY_PATH=$BUILD "$WORK/version") || die "the version program exited with status $?"
 number=$((10000 * major + 100 * minor + patch))

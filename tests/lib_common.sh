@@ -12,8 +12,11 @@
 #     CC, CXX   the build's C compiler and the C++ compiler of the same family
 #     SANITIZE  (array) the flags a program linked with this build's libfedcb
 #               needs: -fsanitize=address,undefined in a FEDCB_SANITIZE build
-#               (its libfedcb calls the sanitizer runtimes), else none
+#               (its libfedcb calls the sanitizer runtimes), -fsanitize=thread
+#               in a FEDCB_TSAN build, else none
 #     PEDANTIC  (array) the warnings an application may build the headers with
+#     PEDANTIC_C (array) PEDANTIC and the C-only ones the project's own C is
+#               built with (CMakeLists.txt, FEDCB_WARNINGS)
 # (Not named cli_*.sh: tests/CMakeLists.txt would run it as a test.)
 
 lib_init() {
@@ -35,8 +38,11 @@ lib_init() {
     if [[ $(cache_value FEDCB_SANITIZE) =~ ^([Oo][Nn]|[Tt][Rr][Uu][Ee]|[Yy]([Ee][Ss])?|1)$ ]]; then
         # shellcheck disable=SC2054  # one flag, commas and all
         SANITIZE=(-fsanitize=address,undefined)
+    elif [[ $(cache_value FEDCB_TSAN) =~ ^([Oo][Nn]|[Tt][Rr][Uu][Ee]|[Yy]([Ee][Ss])?|1)$ ]]; then
+        SANITIZE=(-fsanitize=thread)
     fi
     PEDANTIC=(-Wall -Wextra -Werror -pedantic)
+    PEDANTIC_C=("${PEDANTIC[@]}" -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wwrite-strings -Wformat-nonliteral)
     command -v nm >/dev/null || die "nm (binutils) is needed"
     command -v readelf >/dev/null || die "readelf (binutils) is needed"
 }
@@ -91,9 +97,9 @@ prefix_pkg_config() {
 # build_against_prefix [--static] SRC [COMPILER-ARGS...]: compiles and links
 # the C (.c) or C++ (.cc, .cpp) program SRC against the libfedcb in PREFIX
 # with only what `pkg-config --cflags --libs fedcb` says (plus SANITIZE and
-# PEDANTIC), as the C99 or C++11 an application may use. --static links
-# libfedcb.a instead, with `pkg-config --static`. The program is
-# $WORK/bin/NAME (NAME: SRC's name without its extension, -static added),
+# PEDANTIC_C or PEDANTIC), as the C99 or C++11 an application may use.
+# --static links libfedcb.a instead, with `pkg-config --static`. The program
+# is $WORK/bin/NAME (NAME: SRC's name without its extension, -static added),
 # left in BUILT.
 build_against_prefix() {
     local static=() first_dir=()
@@ -108,11 +114,11 @@ build_against_prefix() {
     fi
     local src=$1
     shift
-    local name compiler std flags
+    local name compiler std flags warnings
     name=$(basename "${src%.*}")${static:+-static}
     case $src in
-    *.c) compiler=$CC std=-std=c99 ;;
-    *.cc | *.cpp) compiler=$CXX std=-std=c++11 ;;
+    *.c) compiler=$CC std=-std=c99 warnings=("${PEDANTIC_C[@]}") ;;
+    *.cc | *.cpp) compiler=$CXX std=-std=c++11 warnings=("${PEDANTIC[@]}") ;;
     *) die "build_against_prefix: $src is neither C nor C++" ;;
     esac
     flags=$(prefix_pkg_config "${static[@]}" --cflags --libs fedcb) ||
@@ -120,7 +126,7 @@ build_against_prefix() {
     mkdir -p "$WORK/bin"
     BUILT=$WORK/bin/$name
     # shellcheck disable=SC2086  # pkg-config prints several words
-    "$compiler" "$std" "${PEDANTIC[@]}" "${SANITIZE[@]}" "$src" "$@" "${first_dir[@]}" $flags -o "$BUILT" \
+    "$compiler" "$std" "${warnings[@]}" "${SANITIZE[@]}" "$src" "$@" "${first_dir[@]}" $flags -o "$BUILT" \
         2>"$WORK/$name.build.log" ||
         { cat "$WORK/$name.build.log" >&2; die "$src does not build against $PREFIX: $(basename "$compiler") $std $flags $*"; }
 }

@@ -82,7 +82,7 @@ wait_rounds() {
 no_sanitizer_report() {
     local f
     for f in "$@"; do
-        if grep -q -e 'AddressSanitizer' -e 'LeakSanitizer' -e 'runtime error' "$f"; then
+        if grep -q -e 'AddressSanitizer' -e 'LeakSanitizer' -e 'ThreadSanitizer' -e 'runtime error' "$f"; then
             sed -n '1,40p' "$f" >&2
             die "sanitizer report in $f"
         fi

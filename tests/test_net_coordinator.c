@@ -155,8 +155,11 @@ static void test_bad_updates_are_refused(void **state)
         fprintf(ini, "[%.*s]\n%.*s = %s\n", (int)(dot - sets[i]), sets[i], (int)(eq - dot - 1), dot + 1, eq + 1);
     }
     fclose(ini);
-    char *argv[] = {"fedcb", "coordinator", "--config", config_path, "--listen", "127.0.0.1:0", "--insecure",
-                    "--out", out_dir, "--port-file", port_file};
+    /* Writable copies of the literals: a command takes main's char **argv. */
+#define ARG(text) ((char[]){text})
+    char *argv[] = {ARG("fedcb"), ARG("coordinator"), ARG("--config"), config_path, ARG("--listen"), ARG("127.0.0.1:0"),
+                    ARG("--insecure"), ARG("--out"), out_dir, ARG("--port-file"), port_file};
+#undef ARG
     ct.argc = (int)(sizeof argv / sizeof argv[0]);
     memcpy(ct.argv, argv, sizeof argv);
     pthread_t thread;

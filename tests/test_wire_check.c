@@ -241,7 +241,8 @@ static void task_reply_init(task_reply_msg *t)
 
 static packed pack_valid(msg_kind kind)
 {
-    char *capabilities[1] = {"delta"};
+    char delta[] = "delta";
+    char *capabilities[1] = {delta};
     if (kind == MSG_REGISTER) {
         Fedcb__RegisterRequest m = valid_register(capabilities);
         return pack(&m.base);
@@ -270,7 +271,8 @@ static packed pack_valid(msg_kind kind)
 static void test_valid_register_decodes(void **state)
 {
     (void)state;
-    char *capabilities[1] = {"delta"};
+    char delta[] = "delta";
+    char *capabilities[1] = {delta};
     Fedcb__RegisterRequest m = valid_register(capabilities);
     packed p = pack(&m.base);
     Fedcb__RegisterRequest *out = NULL;
@@ -539,7 +541,8 @@ static void assert_register_rejected(const Fedcb__RegisterRequest *m, const char
 static void test_register_field_errors(void **state)
 {
     (void)state;
-    char *capabilities[1] = {"delta"};
+    char delta[] = "delta";
+    char *capabilities[1] = {delta};
     Fedcb__RegisterRequest m = valid_register(capabilities);
     m.client_id = NUM_CLIENTS;
     assert_register_rejected(&m, "RegisterClient", "client id 4");
@@ -859,7 +862,7 @@ static void test_update_metrics_out_of_range_and_hash_text(void **state)
     u.metrics.loss_sum = -0.5;
     assert_update_rejected(&u, &SCORE_LIMITS, "metrics.loss_sum");
     update_init(&u, &SCORE_LIMITS);
-    u.m.config_hash = "3\nfedcb coordinator: forged line";
+    u.m.config_hash = (char *)"3\nfedcb coordinator: forged line";
     assert_update_rejected(&u, &SCORE_LIMITS, "config hash (not a digest)");
     assert_null(strchr(fcb_last_error(), '\n'));
 }

@@ -32,7 +32,8 @@ static int write_seed(const char *dir, const char *name, int type, const Protobu
 
 static int write_requests(const char *dir)
 {
-    char *capabilities[2] = {"delta", "linstats"};
+    char delta[] = "delta", linstats[] = "linstats";
+    char *capabilities[2] = {delta, linstats};
     Fedcb__RegisterRequest reg = FEDCB__REGISTER_REQUEST__INIT;
     reg.client_id = 1;
     reg.protocol_version = FCB_PROTOCOL_VERSION;
