@@ -42,19 +42,21 @@ FEDCB=$WORK/fedcb-under-valgrind
 
 start_coordinator coord --config "$CONFIG" "${SETS[@]}" --tls-dir "$WORK/tls" --out "$WORK/net"
 coord=$COORD_PID
+# The refused client goes first: once the honest clients have run their 3
+# rounds the coordinator exits, and a refused client still starting under
+# valgrind would find nobody listening.
+FEDCB=$WORK/fedcb-refused-under-valgrind
+start_client impostor 2 --config "$CONFIG" "${SETS[@]}" --coordinator "127.0.0.1:$PORT" --tls-dir "$WORK/wrong-id"
+impostor=$CLIENT_PID
+FEDCB=$WORK/fedcb-under-valgrind
+wait_exit "$impostor" 300 impostor
+[[ $EXIT_STATUS -eq 1 ]] || { cat "$WORK/impostor.err" >&2; die "the impostor exited with $EXIT_STATUS, expected 1"; }
+grep -q "does not name client 2" "$WORK/impostor.err" || die "impostor: $(tail -1 "$WORK/impostor.err")"
 pids=()
 for id in 0 1 2; do
     start_client "client$id" "$id" --config "$CONFIG" "${SETS[@]}" --coordinator "127.0.0.1:$PORT" --tls-dir "$WORK/tls"
     pids+=("$CLIENT_PID")
 done
-FEDCB=$WORK/fedcb-refused-under-valgrind
-start_client impostor 2 --config "$CONFIG" "${SETS[@]}" --coordinator "127.0.0.1:$PORT" --tls-dir "$WORK/wrong-id"
-impostor=$CLIENT_PID
-FEDCB=$WORK/fedcb-under-valgrind
-
-wait_exit "$impostor" 300 impostor
-[[ $EXIT_STATUS -eq 1 ]] || { cat "$WORK/impostor.err" >&2; die "the impostor exited with $EXIT_STATUS, expected 1"; }
-grep -q "does not name client 2" "$WORK/impostor.err" || die "impostor: $(tail -1 "$WORK/impostor.err")"
 wait_exit "$coord" 600 coord
 [[ $EXIT_STATUS -eq 0 ]] || { cat "$WORK/coord.err" >&2; die "coordinator under valgrind exited with $EXIT_STATUS"; }
 for id in 0 1 2; do
@@ -77,18 +79,18 @@ cp "$WORK/tls/ca.crt" "$WORK/rogue/client-1.crt" "$WORK/rogue/client-1.key" "$WO
 start_coordinator real-coord --config "$CONFIGS/deploy_real.ini" --set run.rounds=3 --tls-dir "$WORK/tls" \
     --out "$WORK/real" --eval-data "$WORK/shards/test.vw"
 coord=$COORD_PID
-pids=()
-for id in 0 1 2; do
-    start_client "real-client$id" "$id" --coordinator "127.0.0.1:$PORT" --tls-dir "$WORK/tls" \
-        --data "$WORK/shards/client-$id.vw"
-    pids+=("$CLIENT_PID")
-done
 FEDCB=$WORK/fedcb-refused-under-valgrind
 start_client foreign 1 --coordinator "127.0.0.1:$PORT" --tls-dir "$WORK/foreign" --data "$WORK/shards/client-1.vw"
 FEDCB=$WORK/fedcb-under-valgrind
 wait_exit "$CLIENT_PID" 300 foreign
 [[ $EXIT_STATUS -eq 1 ]] || { cat "$WORK/foreign.err" >&2; die "the foreign client exited with $EXIT_STATUS, expected 1"; }
 grep -q "refused this client's certificate" "$WORK/foreign.err" || die "foreign: $(tail -1 "$WORK/foreign.err")"
+pids=()
+for id in 0 1 2; do
+    start_client "real-client$id" "$id" --coordinator "127.0.0.1:$PORT" --tls-dir "$WORK/tls" \
+        --data "$WORK/shards/client-$id.vw"
+    pids+=("$CLIENT_PID")
+done
 wait_exit "$coord" 600 real-coord
 [[ $EXIT_STATUS -eq 0 ]] || { cat "$WORK/real-coord.err" >&2; die "real coordinator under valgrind exited with $EXIT_STATUS"; }
 for id in 0 1 2; do
