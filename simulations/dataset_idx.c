@@ -119,7 +119,15 @@ static fcb_status grow_rows(float **x, int *capacity, int needed, int total, int
 {
     if (needed <= *capacity)
         return FCB_OK;
-    int next = *capacity > 0 ? *capacity : INITIAL_ROWS;
+    /* The first allocation is at most INITIAL_ROWS rows and at most a read
+     * chunk's worth of rows, so that a header declaring huge images costs
+     * memory only as their pixels arrive. */
+    int next = *capacity;
+    if (next == 0) {
+        next = READ_CHUNK_BYTES / d < INITIAL_ROWS ? READ_CHUNK_BYTES / d : INITIAL_ROWS;
+        if (next < 1)
+            next = 1;
+    }
     while (next < needed)
         next = next > total / 2 ? total : next * 2;
     if (next > total)

@@ -101,6 +101,8 @@ static fcb_status store_to_dataset(const sparse_store *s, const char *path, int 
         if (num_classes > 0 && label >= num_classes)
             return fcb_fail(FCB_ERR_FORMAT, "%s:%d: label %d is out of range for %d classes", path, s->lines[i],
                             s->labels[i], num_classes);
+        if (label == INT_MAX) /* the number of classes, label + 1, would not be an int */
+            return fcb_fail(FCB_ERR_FORMAT, "%s:%d: label %d is too large", path, s->lines[i], s->labels[i]);
         if (label > max_label)
             max_label = label;
     }

@@ -122,9 +122,11 @@ static void config_seeds(const char *src)
 
 static void labelled_variants(const char *path)
 {
-    for (int dim = 0; dim < 8; dim++)
-        for (int sniff = 0; sniff < 2; sniff++)
-            seed_file((unsigned char)(sniff << 1 | dim << 2 | 3 << 5), path);
+    for (int dim = 0; dim < 8; dim++) {
+        seed_file((unsigned char)(dim << 2 | 3 << 5), path);           /* named, 4 actions */
+        seed_file((unsigned char)(1 << 1 | dim << 2 | 3 << 5), path);  /* sniffed */
+        seed_file((unsigned char)(dim << 2), path);                    /* the simulator's path */
+    }
 }
 
 static void labelled_seeds(const char *src, const char *suffix)
