@@ -1,5 +1,6 @@
 #include "fuzz_labelled.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "fuzz_common.h"
@@ -16,6 +17,8 @@ static void check_loaded(const fcb_dataset *ds, int dim, int num_actions)
     fuzz_require(num_actions == 0 || ds->k == num_actions);
     for (int i = 0; i < ds->n; i++)
         fuzz_require(ds->y[i] >= 0 && ds->y[i] < ds->k);
+    for (size_t j = 0; j < (size_t)ds->n * (size_t)ds->d; j++)
+        fuzz_require(isfinite(ds->x[j]));
 }
 
 /* The simulator's path (simulations/world.c, data.source = libsvm or vw):
