@@ -16,7 +16,7 @@ corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 mkdir -p "$artifacts"
 "$@" "$corpus" || exit 1
-flags=(-artifact_prefix="$artifacts/" -rss_limit_mb=2048 -timeout=10)
+flags=(-artifact_prefix="$artifacts/" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10)
 dirs=("$corpus")
 if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then
   echo "replaying $(ls -A "$regressions" | wc -l) regression inputs of $regressions"
