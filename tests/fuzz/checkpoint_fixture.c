@@ -10,6 +10,8 @@ static const char *const KIND_SETTINGS[CKPT_NUM_KINDS][5] = {
     {"server.optimizer=adam", "dp.enabled=true", "dp.adaptive=true", "dp.clipped_count_stddev=1", NULL},
     {"policy.kind=linucb", NULL},
     {"preference.rounds=2", "run.rounds=2", NULL},
+    {"policy.kind=linucb", "policy.forgetting=window", "policy.window=2", NULL},
+    {"policy.kind=thompson", "policy.forgetting=discount", "policy.discount=0.9", NULL},
 };
 
 static const char *const COMMON_SETTINGS[] = {

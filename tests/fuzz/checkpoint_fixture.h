@@ -8,9 +8,10 @@
 
 /* Small federations whose checkpoints fuzz_checkpoint decodes (as in
  * tests/test_checkpoint.c): a score model with Adam and adaptive DP, a
- * linear bandit, a run with a preference stage. make_seeds writes their
- * real checkpoints after some rounds. */
-enum { CKPT_SCORE, CKPT_LINEAR, CKPT_PREFERENCE, CKPT_NUM_KINDS };
+ * linear bandit, a run with a preference stage, linear bandits with a
+ * forgetting window and with discounting. make_seeds writes their real
+ * checkpoints after some rounds. */
+enum { CKPT_SCORE, CKPT_LINEAR, CKPT_PREFERENCE, CKPT_WINDOW, CKPT_DISCOUNT, CKPT_NUM_KINDS };
 
 typedef struct {
     fcb_config config;

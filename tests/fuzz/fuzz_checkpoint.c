@@ -1,6 +1,6 @@
 /* libFuzzer target for coordinator checkpoints (coordinator/checkpoint.c,
  * checkpoint_io.c and every section decoder). The first byte picks one of
- * three federations (checkpoint_fixture.h); the rest is a checkpoint file
+ * five federations (checkpoint_fixture.h); the rest is a checkpoint file
  * without its trailing SHA-256, which the target appends, so that the input
  * reaches the section decoders instead of stopping at the digest (a wrong
  * digest is one comparison). The file becomes the only checkpoint of a
