@@ -1018,6 +1018,23 @@ static fcb_status read_row(const fcb_agent_store *s, sqlite3_stmt *q, fcb_store_
     return FCB_OK;
 }
 
+/* A stored row must be one the puts would have accepted; anything else is
+ * damage to the file (its reader would index by the action, divide by the
+ * propensity, learn from the reward). Contexts are any bytes, as put. */
+static fcb_status check_stored_row(const fcb_agent_store *s, const fcb_store_decision *d, int has_feedback,
+                                   float reward, double feedback_time)
+{
+    fcb_status st = check_decision(s, d);
+    if (st == FCB_OK && has_feedback && (!isfinite(reward) || !isfinite(feedback_time)))
+        st = fcb_fail(FCB_ERR_ARG, "store %s: event %llu: reward %g or time %g is not finite", s->path,
+                      (unsigned long long)d->event_id, (double)reward, feedback_time);
+    if (st == FCB_OK)
+        return FCB_OK;
+    char why[768];
+    snprintf(why, sizeof why, "%s", fcb_last_error());
+    return fcb_fail(FCB_ERR_FORMAT, "%s (the file is corrupt)", why);
+}
+
 static fcb_status scan_rows(fcb_agent_store *s, sqlite3_stmt *q, float *context, fcb_store_row_fn fn, void *ctx)
 {
     for (;;) {
@@ -1028,9 +1045,13 @@ static fcb_status scan_rows(fcb_agent_store *s, sqlite3_stmt *q, float *context,
             return sql_fail(s->path, s->reader, rc, "scanning");
         fcb_store_decision d;
         fcb_status st = read_row(s, q, &d, context);
+        int has_feedback = sqlite3_column_int(q, 6);
+        float reward = (float)sqlite3_column_double(q, 7);
+        double feedback_time = sqlite3_column_double(q, 8);
         if (st == FCB_OK)
-            st = fn(ctx, &d, sqlite3_column_int(q, 6), (float)sqlite3_column_double(q, 7),
-                    sqlite3_column_double(q, 8));
+            st = check_stored_row(s, &d, has_feedback, reward, feedback_time);
+        if (st == FCB_OK)
+            st = fn(ctx, &d, has_feedback, reward, feedback_time);
         if (st != FCB_OK)
             return st;
     }
@@ -1076,6 +1097,11 @@ fcb_status fcb_agent_store_load_model(fcb_agent_store *s, int64_t *version, floa
             memcpy(params, blob, bytes);
             *version = sqlite3_column_int64(q, 0);
             *found = 1;
+            for (size_t j = 0; j < n && st == FCB_OK; j++)
+                if (!isfinite(params[j]))
+                    st = fcb_fail(FCB_ERR_FORMAT, "store %s is corrupt: model parameter %zu is not finite", s->path, j);
+            if (st != FCB_OK)
+                *found = 0;
         }
     } else if (rc != SQLITE_DONE) {
         st = sql_fail(s->path, s->reader, rc, "loading the model");

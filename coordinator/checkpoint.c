@@ -111,6 +111,10 @@ static fcb_status check_run(fcb_ckpt_reader *r, const char *config_hash)
     fcb_status st = fcb_ckpt_open_section(r, "run", RUN_SECTION_VERSION);
     if (st == FCB_OK)
         st = fcb_ckpt_get_text(r, hash, sizeof hash);
+    /* A hash fcb_config_hash wrote; other bytes are damage (and would end
+     * up in the message below, a newline too). */
+    if (st == FCB_OK && (strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64))
+        st = fcb_ckpt_fail(r, "the config hash is not 64 hex digits");
     if (st == FCB_OK)
         st = fcb_ckpt_close_section(r);
     if (st == FCB_OK && strcmp(hash, config_hash) != 0)

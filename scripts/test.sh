@@ -9,8 +9,9 @@ set -euo pipefail
 # Nothing here reads standard input; CI runners may give none at all.
 exec </dev/null
 root=$(cd "$(dirname "$0")/.." && pwd)
-# clang and libclang-rt-14-dev (its libFuzzer runtime) build the fuzz_wire
-# test; without them that test fails. iproute2 makes the network namespaces
+# clang and libclang-rt-14-dev (its libFuzzer runtime) build the libFuzzer
+# targets (tests/fuzz/, in build-test/fuzz); without them every fuzz_* test
+# fails. iproute2 makes the network namespaces
 # of the deployment test (tests/cli_deployment.sh). g++ compiles the public
 # headers as C++ (tests/cli_headers.sh). python3 and python3-numpy run the
 # Python module's test (tests/cli_python.sh), numpy cases included.

@@ -15,7 +15,7 @@ static const uint32_t IDX_MAGIC_LABELS = 0x00000801u; /* ubyte, 1 dimension */
 
 enum {
     READ_CHUNK_BYTES = 1 << 20,
-    INITIAL_ROWS = 4096
+    INITIAL_FLOATS = 1 << 20
 };
 
 /* One open IDX file. `declared` is the byte count the header promises
@@ -113,20 +113,21 @@ static fcb_status idx_expect_end(idx_reader *r)
     return FCB_OK;
 }
 
-/* Grows *x to hold at least `needed` rows of d floats (doubling), so memory
- * follows the data actually present rather than a possibly corrupt header. */
-static fcb_status grow_rows(float **x, int *capacity, int needed, int total, int d)
+/* Grows *x to hold at least `needed` of the `total` image floats
+ * (doubling), so memory follows the pixels actually present rather than a
+ * possibly corrupt header. */
+static fcb_status grow_floats(float **x, size_t *capacity, size_t needed, size_t total)
 {
     if (needed <= *capacity)
         return FCB_OK;
-    int next = *capacity > 0 ? *capacity : INITIAL_ROWS;
+    size_t next = *capacity > 0 ? *capacity : INITIAL_FLOATS;
     while (next < needed)
         next = next > total / 2 ? total : next * 2;
     if (next > total)
         next = total;
-    float *grown = realloc(*x, (size_t)next * (size_t)d * sizeof *grown);
+    float *grown = realloc(*x, next * sizeof *grown);
     if (!grown)
-        return fcb_fail(FCB_ERR_NOMEM, "cannot allocate %d x %d image floats", next, d);
+        return fcb_fail(FCB_ERR_NOMEM, "cannot allocate %zu image floats", next);
     *x = grown;
     *capacity = next;
     return FCB_OK;
@@ -138,29 +139,28 @@ static fcb_status read_images(idx_reader *r, int n, int d, float **out_x)
     for (int v = 0; v < 256; v++)
         scale[v] = (float)v / 255.0f;
 
-    int rows_per_chunk = READ_CHUNK_BYTES / d;
-    if (rows_per_chunk < 1)
-        rows_per_chunk = 1;
-    if (rows_per_chunk > n)
-        rows_per_chunk = n;
-    unsigned char *staging = malloc((size_t)rows_per_chunk * (size_t)d);
+    /* Read in chunks of bytes, not of rows: one image may be larger than a
+     * chunk, and the header alone must not decide the buffer's size. */
+    size_t total = (size_t)n * (size_t)d;
+    size_t chunk = total < READ_CHUNK_BYTES ? total : READ_CHUNK_BYTES;
+    unsigned char *staging = malloc(chunk);
     if (!staging)
         return fcb_fail(FCB_ERR_NOMEM, "%s: cannot allocate a read buffer", r->path);
 
     float *x = NULL;
-    int capacity = 0;
+    size_t capacity = 0;
     fcb_status st = FCB_OK;
-    for (int start = 0; start < n && st == FCB_OK; start += rows_per_chunk) {
-        int rows = n - start < rows_per_chunk ? n - start : rows_per_chunk;
-        size_t bytes = (size_t)rows * (size_t)d;
+    for (size_t done = 0; done < total && st == FCB_OK;) {
+        size_t bytes = total - done < chunk ? total - done : chunk;
         st = idx_read(r, staging, bytes);
         if (st == FCB_OK)
-            st = grow_rows(&x, &capacity, start + rows, n, d);
+            st = grow_floats(&x, &capacity, done + bytes, total);
         if (st != FCB_OK)
             break;
-        float *dst = x + (size_t)start * (size_t)d;
+        float *dst = x + done;
         for (size_t i = 0; i < bytes; i++)
             dst[i] = scale[staging[i]];
+        done += bytes;
     }
     free(staging);
     if (st != FCB_OK) {

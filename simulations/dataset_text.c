@@ -5,6 +5,7 @@
 #include "text_reader.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,8 @@ static fcb_status store_to_dataset(const sparse_store *s, const char *path, int 
         if (num_classes > 0 && label >= num_classes)
             return fcb_fail(FCB_ERR_FORMAT, "%s:%d: label %d is out of range for %d classes", path, s->lines[i],
                             s->labels[i], num_classes);
+        if (label == INT_MAX) /* the number of classes, label + 1, would not be an int */
+            return fcb_fail(FCB_ERR_FORMAT, "%s:%d: label %d is too large", path, s->lines[i], s->labels[i]);
         if (label > max_label)
             max_label = label;
     }
@@ -115,8 +118,14 @@ static fcb_status store_to_dataset(const sparse_store *s, const char *path, int 
     ds->k = num_classes > 0 ? num_classes : max_label + 1;
     for (int i = 0; i < s->rows; i++) {
         float *row = ds->x + (size_t)i * d;
-        for (size_t e = s->starts[i]; e < s->starts[i + 1]; e++)
+        for (size_t e = s->starts[i]; e < s->starts[i + 1]; e++) {
             row[s->cols[e]] += s->values[e];
+            if (!isfinite(row[s->cols[e]])) {
+                fcb_dataset_free(ds);
+                return fcb_fail(FCB_ERR_FORMAT, "%s:%d: feature column %d adds up beyond the float range", path,
+                                s->lines[i], s->cols[e] + 1);
+            }
+        }
         ds->y[i] = s->labels[i] - label_offset;
     }
     return FCB_OK;

@@ -501,6 +501,60 @@ static void test_newer_schema(void **state)
     assert_message_contains("schema version 2, newer than this fedcb reads (1)");
 }
 
+/* Rows the puts would refuse, written into the file behind the store's
+ * back, make a scan or a model load fail naming the path and the event: a
+ * reader would index by the action, divide by the propensity and decide
+ * with the model. */
+static void test_damaged_rows(void **state)
+{
+    (void)state;
+    const char *damage[] = {
+        "UPDATE decisions SET action = 4 WHERE id = 2",
+        "UPDATE decisions SET action = -1 WHERE id = 2",
+        "UPDATE decisions SET propensity = 0 WHERE id = 2",
+        "UPDATE decisions SET propensity = 1.5 WHERE id = 2",
+        "UPDATE decisions SET time = 1e999 WHERE id = 2",
+        "UPDATE feedback SET reward = 1e300 WHERE event_id = 2",
+        "UPDATE model SET params = zeroblob(8) || x'0000c07f' || zeroblob(8)",
+    };
+    const char *expected[] = {"event 2: action 4", "event 2: action -1", "event 2: propensity 0",
+                              "event 2: propensity 1.5", "event 2: time", "event 2: reward",
+                              "model parameter 2 is not finite"};
+    for (size_t i = 0; i < sizeof damage / sizeof damage[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "damaged-%zu.db", i);
+        const char *path = temp_path(name);
+        fcb_agent_store_options o = store_options(path);
+        fcb_agent_store *s = open_store(&o);
+        put_decisions(s, 1, 3, DIM);
+        assert_int_equal(fcb_agent_store_put_feedback(s, 2, 0.5f, T0), FCB_OK);
+        const float params[5] = {1.0f, 2.0f, 3.0f, 4.0f, 5.0f};
+        assert_int_equal(fcb_agent_store_save_model(s, 9, params, 5), FCB_OK);
+        assert_int_equal(fcb_agent_store_close(s), FCB_OK);
+        make_foreign_db(path, damage[i]);
+        s = open_store(&o);
+        scan_result r;
+        memset(&r, 0, sizeof r);
+        r.dim = DIM;
+        fcb_status scanned = fcb_agent_store_scan(s, collect, &r);
+        float loaded[5];
+        int64_t version = 0;
+        int found = -1;
+        fcb_status st = scanned;
+        if (st == FCB_OK)
+            st = fcb_agent_store_load_model(s, &version, loaded, 5, &found);
+        assert_int_equal(st, FCB_ERR_FORMAT);
+        assert_message_contains(path);
+        assert_message_contains(expected[i]);
+        assert_one_line();
+        if (scanned == FCB_OK)
+            assert_int_equal(found, 0);
+        else
+            assert_int_equal(r.n, 1); /* the rows before the damaged one */
+        assert_int_equal(fcb_agent_store_close(s), FCB_OK);
+    }
+}
+
 static void test_missing_directory(void **state)
 {
     (void)state;
@@ -926,6 +980,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_file),
         cmocka_unit_test(test_foreign_sqlite_file),
         cmocka_unit_test(test_newer_schema),
+        cmocka_unit_test(test_damaged_rows),
         cmocka_unit_test(test_missing_directory),
         cmocka_unit_test(test_read_only_location),
         cmocka_unit_test(test_concurrent_puts),

@@ -591,6 +591,8 @@ static void test_libsvm_malformed(void **state)
         {"1 x:2\n", 0, 0, 1, "index"},
         {"# c\n1 1:1\n\n5 1:1\n", 0, 3, 4, "out of range"},
         {"1 1:1\n1 4:1\n", 3, 0, 2, "dim"},
+        {"0 1:1\n2147483647 1:1\n", 0, 0, 2, "too large"},
+        {"1 1:1\n1 1:3e38 2:1 1:3e38\n", 0, 0, 2, "column 1 adds up beyond the float range"},
     };
     check_malformed(0, cases, (int)(sizeof cases / sizeof cases[0]));
 }
@@ -612,6 +614,7 @@ static void test_vw_malformed(void **state)
         {"1 | 1:1\n\n4 | 1:1\n", 0, 3, 3, "out of range"},
         {"1 2 tag extra | 1:1\n", 0, 0, 1, "extra"},
         {"1 |ns:x 1:1\n", 0, 0, 1, "namespace"},
+        {"1 | 1:1\n2 |a 2:-3e38 |b 2:-3e38\n", 0, 0, 2, "column 2 adds up beyond the float range"},
     };
     check_malformed(1, cases, (int)(sizeof cases / sizeof cases[0]));
 }
