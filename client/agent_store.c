@@ -128,6 +128,20 @@ static void parent_dir(const char *path, char *dir, size_t size)
         snprintf(dir, size, "%.*s", (int)(slash - path), path);
 }
 
+/* SQLite's message for db as one printable line: a damaged schema is quoted
+ * in it byte for byte, newlines and all. */
+static const char *sql_message(sqlite3 *db, char *out, size_t size)
+{
+    const char *message = sqlite3_errmsg(db);
+    size_t n = 0;
+    for (; message[n] && n + 1 < size; n++) {
+        unsigned char c = (unsigned char)message[n];
+        out[n] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
+    out[n] = '\0';
+    return out;
+}
+
 /* SQLite only says "unable to open database file"; say why. */
 static fcb_status cannot_open(const char *path, sqlite3 *db)
 {
@@ -146,14 +160,17 @@ static fcb_status cannot_open(const char *path, sqlite3 *db)
     if (access(path, F_OK) == 0 && access(path, W_OK) != 0)
         return fcb_fail(FCB_ERR_IO, "store %s: read-only location: cannot write the file (%s)", path,
                         strerror(errno));
-    return fcb_fail(FCB_ERR_IO, "store %s: cannot open (%s)", path, db ? sqlite3_errmsg(db) : "out of memory");
+    char message[256];
+    return fcb_fail(FCB_ERR_IO, "store %s: cannot open (%s)", path,
+                    db ? sql_message(db, message, sizeof message) : "out of memory");
 }
 
 static fcb_status disk_full(const char *path, sqlite3 *db, int err, const char *what)
 {
+    char message[256];
     const char *why = err == EFBIG ? "file size limit reached"
                       : err == ENOSPC ? "no space left on device"
-                                      : sqlite3_errmsg(db);
+                                      : sql_message(db, message, sizeof message);
     return fcb_fail(FCB_ERR_IO, "store %s: disk full while %s (%s)", path, what, why);
 }
 
@@ -179,18 +196,21 @@ static int last_errno(sqlite3 *db)
 /* One line for a failed SQLite call on db; what says what we were doing. */
 static fcb_status sql_fail(const char *path, sqlite3 *db, int rc, const char *what)
 {
+    char message[256];
     int err = last_errno(db);
     switch (rc & 0xff) {
     case SQLITE_NOTADB:
         return fcb_fail(FCB_ERR_FORMAT, "store %s is not a SQLite database (corrupt or foreign file)", path);
     case SQLITE_CORRUPT:
-        return fcb_fail(FCB_ERR_FORMAT, "store %s is corrupt (%s while %s)", path, sqlite3_errmsg(db), what);
+        return fcb_fail(FCB_ERR_FORMAT, "store %s is corrupt (%s while %s)", path,
+                        sql_message(db, message, sizeof message), what);
     case SQLITE_FULL:
         return disk_full(path, db, err, what);
     case SQLITE_CANTOPEN:
         return cannot_open(path, db);
     case SQLITE_READONLY:
-        return fcb_fail(FCB_ERR_IO, "store %s: read-only location (%s while %s)", path, sqlite3_errmsg(db), what);
+        return fcb_fail(FCB_ERR_IO, "store %s: read-only location (%s while %s)", path,
+                        sql_message(db, message, sizeof message), what);
     case SQLITE_NOMEM:
         return fcb_fail(FCB_ERR_NOMEM, "store %s: out of memory while %s", path, what);
     case SQLITE_IOERR:
@@ -201,8 +221,9 @@ static fcb_status sql_fail(const char *path, sqlite3 *db, int rc, const char *wh
         break;
     }
     if (err != 0)
-        return fcb_fail(FCB_ERR_IO, "store %s: %s while %s (%s)", path, sqlite3_errmsg(db), what, strerror(err));
-    return fcb_fail(FCB_ERR_IO, "store %s: %s while %s", path, sqlite3_errmsg(db), what);
+        return fcb_fail(FCB_ERR_IO, "store %s: %s while %s (%s)", path, sql_message(db, message, sizeof message),
+                        what, strerror(err));
+    return fcb_fail(FCB_ERR_IO, "store %s: %s while %s", path, sql_message(db, message, sizeof message), what);
 }
 
 /* Records the writer's failure (the message of this thread) for everyone;
