@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "output_file.h"
 #include "sha256.h"
 
 static const char MAGIC[8] = {'F', 'C', 'B', 'C', 'A', 'C', 'H', 'E'};
@@ -137,31 +138,17 @@ static int read_cache(const char *path, const cache_header *want, fcb_dataset *d
 
 static fcb_status write_cache(const char *path, const cache_header *source, const fcb_dataset *ds)
 {
-    char tmp[PATH_MAX + 320];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return fcb_fail(FCB_ERR_IO, "data.cache_dir: cannot create %s: %s", tmp, strerror(errno));
+    fcb_output_file out;
+    fcb_status st = fcb_output_open(&out, path, "wb");
+    if (st != FCB_OK)
+        return fcb_fail_context(st, "data.cache_dir");
     cache_header h = *source;
     h.n = ds->n, h.d = ds->d, h.k = ds->k;
-    errno = 0;
-    fwrite(&h, sizeof h, 1, f);
-    fwrite(ds->y, sizeof(int), (size_t)ds->n, f);
-    fwrite(ds->x, sizeof(float), (size_t)ds->n * ds->d, f);
-    int failed = fflush(f) != 0 || ferror(f);
-    int reason = errno;
-    if (fclose(f) != 0 && !failed) {
-        failed = 1;
-        reason = errno;
-    }
-    if (failed || rename(tmp, path) != 0) {
-        if (!failed)
-            reason = errno;
-        unlink(tmp);
-        return fcb_fail(FCB_ERR_IO, "data.cache_dir: cannot write %s: %s", path,
-                        reason ? strerror(reason) : "write failed");
-    }
-    return FCB_OK;
+    fwrite(&h, sizeof h, 1, out.f);
+    fwrite(ds->y, sizeof(int), (size_t)ds->n, out.f);
+    fwrite(ds->x, sizeof(float), (size_t)ds->n * ds->d, out.f);
+    st = fcb_output_commit(&out);
+    return st == FCB_OK ? st : fcb_fail_context(st, "data.cache_dir");
 }
 
 static fcb_status parse_text(const char *format, const char *path, int dim, int num_classes, fcb_dataset *ds)
