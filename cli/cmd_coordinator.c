@@ -52,6 +52,7 @@ typedef struct {
     fcb_federation fed;
     fcb_run_tally tally;
     fcb_run_output out;
+    fcb_json_line line;  /* the round's metrics.jsonl line, reused */
     fcb_run_context report;
     fcb_state_lock lock;
     fcb_resample_note resamples[MAX_RESAMPLES];
@@ -197,8 +198,10 @@ static fcb_status open_outputs(coordinator_run *run)
         fcb_log("coordinator", "resuming after round %d from %s", run->tally.rounds_done, run->state_dir);
     if (!run->out_dir)
         return FCB_OK;
-    return found ? fcb_run_output_resume(&run->out, run->out_dir, run->tally.rounds_done)
-                 : fcb_run_output_open(&run->out, run->out_dir);
+    st = found ? fcb_run_output_resume(&run->out, run->out_dir, run->tally.rounds_done)
+               : fcb_run_output_open(&run->out, run->out_dir);
+    run->out.flush_each_round = 1;
+    return st;
 }
 
 static fcb_status on_round_closed(void *context, const fcb_federation *f, const fcb_round_report *report,
@@ -207,11 +210,10 @@ static fcb_status on_round_closed(void *context, const fcb_federation *f, const 
     (void)f;
     coordinator_run *run = context;
     double seconds = run->config.wall_clock ? fcb_wall_seconds() - round_started : 0.0;
-    json_t *line = fcb_round_json(&run->report, report, tally, seconds, run->resamples, run->num_resamples);
+    fcb_status st = fcb_round_line(&run->report, report, tally, seconds, run->resamples, run->num_resamples,
+                                   &run->line);
     run->num_resamples = 0;
-    fcb_status st = line ? fcb_run_output_round(&run->out, line) : FCB_ERR_STATE;
-    json_decref(line);
-    return st;
+    return st == FCB_OK ? fcb_run_output_round(&run->out, run->line.text, run->line.length) : st;
 }
 
 static void on_resampled(void *context, int round, int attempt, const int *missing, int num_missing)
@@ -306,6 +308,7 @@ static fcb_status run_coordinator(coordinator_run *run, fcb_run_result *result)
 static void free_run(coordinator_run *run)
 {
     fcb_run_output_close(&run->out);
+    fcb_json_line_free(&run->line);
     fcb_federation_free(&run->fed);
     if (run->has_file_evaluator)
         fcb_file_evaluator_free(&run->file_evaluator);

@@ -43,6 +43,7 @@ static fcb_status open_metrics(fcb_run_output *out, const char *dir, int keep_ro
     out->metrics = keep_rounds > 0 ? fopen(path, "r+") : fopen(path, "w");
     if (!out->metrics)
         return fcb_fail(FCB_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    setvbuf(out->metrics, NULL, _IOFBF, 1 << 16);
     int lines = 0, ch;
     while (lines < keep_rounds && (ch = fgetc(out->metrics)) != EOF)
         if (ch == '\n')
@@ -66,12 +67,18 @@ fcb_status fcb_run_output_resume(fcb_run_output *out, const char *dir, int keep_
     return open_metrics(out, dir, keep_rounds);
 }
 
-fcb_status fcb_run_output_round(fcb_run_output *out, const json_t *round)
+fcb_status fcb_run_output_round(fcb_run_output *out, const char *text, size_t length)
 {
     if (!out->metrics)
         return FCB_OK;
-    if (json_dumpf(round, out->metrics, JSON_FLAGS) != 0 || fputc('\n', out->metrics) == EOF ||
-        fflush(out->metrics) != 0)
+    if (fwrite(text, 1, length, out->metrics) != length)
+        return fcb_fail(FCB_ERR_IO, "cannot write %s/metrics.jsonl: %s", out->dir, strerror(errno));
+    return out->flush_each_round ? fcb_run_output_flush(out) : FCB_OK;
+}
+
+fcb_status fcb_run_output_flush(fcb_run_output *out)
+{
+    if (out->metrics && (fflush(out->metrics) != 0 || ferror(out->metrics)))
         return fcb_fail(FCB_ERR_IO, "cannot write %s/metrics.jsonl: %s", out->dir, strerror(errno));
     return FCB_OK;
 }

@@ -10,11 +10,13 @@
 #include "status.h"
 
 /* The result files of a run in --out DIR: metrics.jsonl (one JSON object per
- * round, flushed as it is written) and summary.json (written atomically at
- * the end). */
+ * round) and summary.json (written atomically at the end). The coordinator
+ * flushes every line as it is written, since its checkpoints count them;
+ * simulate writes through a 64 KiB buffer and flushes before the summary. */
 typedef struct {
     char dir[FCB_CONFIG_PATH_MAX];
     FILE *metrics;
+    int flush_each_round;
 } fcb_run_output;
 
 /* Creates dir and its missing parents (like mkdir -p). */
@@ -25,7 +27,10 @@ fcb_status fcb_run_output_open(fcb_run_output *out, const char *dir);
 /* Reopens dir/metrics.jsonl after a restart keeping its first keep_rounds
  * lines (the rounds a checkpoint covers), then appends. */
 fcb_status fcb_run_output_resume(fcb_run_output *out, const char *dir, int keep_rounds);
-fcb_status fcb_run_output_round(fcb_run_output *out, const json_t *round);
+/* Appends one line (text ending in '\n'), e.g. from fcb_round_line. */
+fcb_status fcb_run_output_round(fcb_run_output *out, const char *text, size_t length);
+/* Writes out what is buffered; the error names metrics.jsonl. */
+fcb_status fcb_run_output_flush(fcb_run_output *out);
 /* Writes dir/summary.json via a temporary file and rename. */
 fcb_status fcb_run_output_summary(fcb_run_output *out, const json_t *summary);
 /* Writes dir/model.bin: the parameter vector's raw float bytes (the bytes

@@ -11,14 +11,6 @@ json_t *fcb_json_epsilon(double epsilon)
     return isfinite(epsilon) ? json_real(epsilon) : json_null();
 }
 
-static json_t *int_array(const int *values, int n)
-{
-    json_t *a = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(a, json_integer(values[i]));
-    return a;
-}
-
 static json_t *class_array(const double *values, int k)
 {
     json_t *a = json_array();
@@ -27,37 +19,36 @@ static json_t *class_array(const double *values, int k)
     return a;
 }
 
-static json_t *totals_json(const fcb_run_context *ctx, int round, const fcb_round_totals *t, double avg_reward,
-                           double seconds)
+static void put_totals(fcb_json_line *line, const fcb_run_context *ctx, int round, const fcb_round_totals *t,
+                       double avg_reward, double seconds)
 {
     double interactions = t->examples > 0 ? (double)t->examples : 1.0;
-    json_t *j = json_object();
-    json_object_set_new(j, "round", json_integer(round + 1));
-    json_object_set_new(j, "reward", json_real(t->reward_sum / interactions));
-    json_object_set_new(j, "avg_reward", json_real(avg_reward));
+    fcb_json_line_int(line, "round", round + 1);
+    fcb_json_line_real(line, "reward", t->reward_sum / interactions);
+    fcb_json_line_real(line, "avg_reward", avg_reward);
     if (ctx->world)
-        json_object_set_new(j, "true_reward", json_real(t->true_reward_sum / interactions));
-    json_object_set_new(j, "prob", json_real(t->propensity_sum / interactions));
-    json_object_set_new(j, "clients", json_integer(t->updates));
-    json_object_set_new(j, "sampled", json_integer(t->sampled));
-    json_object_set_new(j, "unavailable", json_integer(t->unavailable));
-    json_object_set_new(j, "no_data", json_integer(t->no_data));
-    json_object_set_new(j, "dropped", json_integer(t->dropped));
-    json_object_set_new(j, "stale", json_integer(t->stale));
-    json_object_set_new(j, "rejected", json_integer(t->rejected));
+        fcb_json_line_real(line, "true_reward", t->true_reward_sum / interactions);
+    fcb_json_line_real(line, "prob", t->propensity_sum / interactions);
+    fcb_json_line_int(line, "clients", t->updates);
+    fcb_json_line_int(line, "sampled", t->sampled);
+    fcb_json_line_int(line, "unavailable", t->unavailable);
+    fcb_json_line_int(line, "no_data", t->no_data);
+    fcb_json_line_int(line, "dropped", t->dropped);
+    fcb_json_line_int(line, "stale", t->stale);
+    fcb_json_line_int(line, "rejected", t->rejected);
     if (t->missing > 0)
-        json_object_set_new(j, "missing", json_integer(t->missing));
-    json_object_set_new(j, "examples", json_integer(t->examples));
-    json_object_set_new(j, "loss", json_real(t->steps ? t->loss_sum / t->steps : 0.0));
-    json_object_set_new(j, "bytes_up", json_integer((json_int_t)t->bytes_up));
-    json_object_set_new(j, "bytes_down", json_integer((json_int_t)t->bytes_down));
-    json_object_set_new(j, "seconds", json_real(seconds));
-    return j;
+        fcb_json_line_int(line, "missing", t->missing);
+    fcb_json_line_int(line, "examples", t->examples);
+    fcb_json_line_real(line, "loss", t->steps ? t->loss_sum / t->steps : 0.0);
+    fcb_json_line_int(line, "bytes_up", (long long)t->bytes_up);
+    fcb_json_line_int(line, "bytes_down", (long long)t->bytes_down);
+    fcb_json_line_real(line, "seconds", seconds);
 }
 
 /* Real deployments: the sampled clients, those that answered (an update,
  * no data, or a rejected update) and those that did not, by id. */
-static void add_client_lists(json_t *line, const fcb_federation *f, const fcb_resample_note *resamples, int n)
+static void put_client_lists(fcb_json_line *line, const fcb_federation *f, const fcb_resample_note *resamples,
+                             int n)
 {
     int sampled[1024], answered[1024], missing[1024];
     int ns = 0, na = 0, nm = 0;
@@ -69,28 +60,28 @@ static void add_client_lists(json_t *line, const fcb_federation *f, const fcb_re
         else
             answered[na++] = sl->client;
     }
-    json_object_set_new(line, "sampled_ids", int_array(sampled, ns));
-    json_object_set_new(line, "answered_ids", int_array(answered, na));
-    json_object_set_new(line, "missing_ids", int_array(missing, nm));
+    fcb_json_line_int_array(line, "sampled_ids", sampled, ns);
+    fcb_json_line_int_array(line, "answered_ids", answered, na);
+    fcb_json_line_int_array(line, "missing_ids", missing, nm);
     if (n == 0)
         return;
-    json_t *a = json_array();
+    fcb_json_line_open(line, "resampled", '[');
     for (int i = 0; i < n; i++) {
-        json_t *r = json_object();
-        json_object_set_new(r, "attempt", json_integer(resamples[i].attempt));
-        json_object_set_new(r, "missing_ids", int_array(resamples[i].missing, resamples[i].num_missing));
-        json_array_append_new(a, r);
+        fcb_json_line_open(line, NULL, '{');
+        fcb_json_line_int(line, "attempt", resamples[i].attempt);
+        fcb_json_line_int_array(line, "missing_ids", resamples[i].missing, resamples[i].num_missing);
+        fcb_json_line_close(line, '{');
     }
-    json_object_set_new(line, "resampled", a);
+    fcb_json_line_close(line, '[');
 }
 
-static void add_preference_metrics(json_t *line, const fcb_run_tally *tally, int evaluated)
+static void put_preference_metrics(fcb_json_line *line, const fcb_run_tally *tally, int evaluated)
 {
-    json_object_set_new(line, "stage", json_string("preference"));
-    json_object_set_new(line, "margin", json_real(tally->margin));
+    fcb_json_line_string(line, "stage", "preference");
+    fcb_json_line_real(line, "margin", tally->margin);
     if (evaluated) {
-        json_object_set_new(line, "win_rate", json_real(tally->win_rate));
-        json_object_set_new(line, "kl", json_real(tally->kl));
+        fcb_json_line_real(line, "win_rate", tally->win_rate);
+        fcb_json_line_real(line, "kl", tally->kl);
     }
 }
 
@@ -102,45 +93,48 @@ static int aggregated_malicious(const fcb_run_context *ctx)
     return n;
 }
 
-static fcb_status add_defense_metrics(json_t *line, const fcb_run_context *ctx, const fcb_round_totals *t)
+static fcb_status put_defense_metrics(fcb_json_line *line, const fcb_run_context *ctx, const fcb_round_totals *t)
 {
     if (ctx->sim && ctx->sim->attack.kind != FCB_ATTACK_NONE)
-        json_object_set_new(line, "malicious", json_integer(aggregated_malicious(ctx)));
+        fcb_json_line_int(line, "malicious", aggregated_malicious(ctx));
     fcb_privacy_report privacy;
     if (!ctx->config->dp_enabled)
         return FCB_OK;
     fcb_status st = fcb_federation_privacy(ctx->fed, &privacy);
     if (st != FCB_OK)
         return st;
-    json_object_set_new(line, "epsilon", fcb_json_epsilon(privacy.epsilon));
-    json_object_set_new(line, "delta", json_real(privacy.delta));
-    json_object_set_new(line, "clip_norm", json_real(t->clip_norm));
-    json_object_set_new(line, "clipped_fraction", json_real(t->updates ? (double)t->clipped / t->updates : 0.0));
+    if (isfinite(privacy.epsilon))
+        fcb_json_line_real(line, "epsilon", privacy.epsilon);
+    else
+        fcb_json_line_null(line, "epsilon");
+    fcb_json_line_real(line, "delta", privacy.delta);
+    fcb_json_line_real(line, "clip_norm", t->clip_norm);
+    fcb_json_line_real(line, "clipped_fraction", t->updates ? (double)t->clipped / t->updates : 0.0);
     return FCB_OK;
 }
 
-json_t *fcb_round_json(const fcb_run_context *ctx, const fcb_round_report *report, const fcb_run_tally *tally,
-                       double seconds, const fcb_resample_note *resamples, int num_resamples)
+fcb_status fcb_round_line(const fcb_run_context *ctx, const fcb_round_report *report, const fcb_run_tally *tally,
+                          double seconds, const fcb_resample_note *resamples, int num_resamples, fcb_json_line *line)
 {
     double avg_reward = tally->interactions ? tally->reward_total / tally->interactions : 0.0;
-    json_t *line = totals_json(ctx, report->round, &report->totals, avg_reward, seconds);
+    fcb_json_line_begin(line);
+    put_totals(line, ctx, report->round, &report->totals, avg_reward, seconds);
     if (report->evaluated) {
-        json_object_set_new(line, "test_accuracy", json_real(tally->accuracy));
-        json_object_set_new(line, "test_reward", json_real(tally->test_reward));
+        fcb_json_line_real(line, "test_accuracy", tally->accuracy);
+        fcb_json_line_real(line, "test_reward", tally->test_reward);
         if (tally->val_accuracy >= 0.0) {
-            json_object_set_new(line, "val_accuracy", json_real(tally->val_accuracy));
-            json_object_set_new(line, "val_reward", json_real(tally->val_reward));
+            fcb_json_line_real(line, "val_accuracy", tally->val_accuracy);
+            fcb_json_line_real(line, "val_reward", tally->val_reward);
         }
     }
     if (report->preference)
-        add_preference_metrics(line, tally, report->evaluated);
-    if (add_defense_metrics(line, ctx, &report->totals) != FCB_OK) {
-        json_decref(line);
-        return NULL;
-    }
+        put_preference_metrics(line, tally, report->evaluated);
+    fcb_status st = put_defense_metrics(line, ctx, &report->totals);
+    if (st != FCB_OK)
+        return st;
     if (ctx->list_clients)
-        add_client_lists(line, ctx->fed, resamples, num_resamples);
-    return line;
+        put_client_lists(line, ctx->fed, resamples, num_resamples);
+    return fcb_json_line_end(line);
 }
 
 fcb_status fcb_run_result_fill(const fcb_run_context *ctx, const fcb_run_tally *tally, double seconds,

@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "json_line.h"
 #include "preference_step.h"
 #include "round_close.h"
 #include "sim_client.h"
@@ -30,8 +31,9 @@ typedef struct {
     int missing[64];
 } fcb_resample_note;
 
-json_t *fcb_round_json(const fcb_run_context *ctx, const fcb_round_report *report, const fcb_run_tally *tally,
-                       double seconds, const fcb_resample_note *resamples, int num_resamples);
+/* The metrics.jsonl line of a closed round, into line (begun and ended here). */
+fcb_status fcb_round_line(const fcb_run_context *ctx, const fcb_round_report *report, const fcb_run_tally *tally,
+                          double seconds, const fcb_resample_note *resamples, int num_resamples, fcb_json_line *line);
 
 typedef struct {
     int rounds;

@@ -45,6 +45,7 @@ typedef struct {
     atomic_int next_slot;
     int logging;        /* run.log_interactions or run.log_vw, with an output directory */
     fcb_round_log log;
+    fcb_json_line line; /* the round's metrics.jsonl line, reused */
 } simulation;
 
 /* Linear bandits: every worker decides with the coordinator's deployed
@@ -121,6 +122,7 @@ static void free_simulation(simulation *sim)
         fcb_sim_source_free(&sim->workers[i].source);
     }
     free(sim->workers);
+    fcb_json_line_free(&sim->line);
     fcb_federation_free(&sim->fed);
     fcb_sim_client_free(&sim->sim);
     free(sim->reward_params);
@@ -232,10 +234,8 @@ static fcb_status write_round(simulation *sim, fcb_run_output *out, const fcb_ro
                               const fcb_run_tally *tally, double round_start)
 {
     double seconds = sim->config->wall_clock ? fcb_wall_seconds() - round_start : 0.0;
-    json_t *line = fcb_round_json(&sim->report, report, tally, seconds, NULL, 0);
-    fcb_status st = line ? fcb_run_output_round(out, line) : FCB_ERR_STATE;
-    json_decref(line);
-    return st;
+    fcb_status st = fcb_round_line(&sim->report, report, tally, seconds, NULL, 0, &sim->line);
+    return st == FCB_OK ? fcb_run_output_round(out, sim->line.text, sim->line.length) : st;
 }
 
 static fcb_status run_rounds(simulation *sim, const fcb_simulate_options *options, fcb_run_output *out,
@@ -303,6 +303,8 @@ fcb_status fcb_simulate(const fcb_config *config, const fcb_simulate_options *op
         fcb_status closed = fcb_round_log_close(&sim.log);
         st = st == FCB_OK ? closed : st;
     }
+    if (st == FCB_OK)
+        st = fcb_run_output_flush(&out); /* a metrics.jsonl that failed to write leaves no summary */
     if (st == FCB_OK && options->out_dir)
         st = write_results(&sim, &out, &tally, result);
     fcb_run_output_close(&out);
