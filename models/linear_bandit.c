@@ -5,9 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* LAPACK Cholesky from OpenBLAS (no lapacke.h on this system). OpenBLAS
- * implements dpotrf_ in C, without the hidden Fortran string-length argument. */
-void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+#include "small_linalg.h"
 
 /* Rows gathered per action before one dsyrk/dgemv update in fcb_linstats_add. */
 enum { LINSTATS_ADD_BLOCK = 256 };
@@ -344,19 +342,12 @@ static fcb_status solve_full_action(fcb_linposterior *post, const fcb_linstats *
     memcpy(L, stats->A + (size_t)action * dim * dim, (size_t)dim * dim * sizeof *L);
     for (int j = 0; j < dim; j++)
         L[(size_t)j * dim + j] += post->lambda;
-    /* Row-major lower equals column-major upper, so LAPACK is asked for 'U':
-     * P = U^T U in column-major is P = L L^T with L the row-major lower. */
-    int info = 0;
-    dpotrf_("U", &dim, L, &dim, &info);
+    int info = fcb_cholesky_lower(L, dim);
     if (info != 0)
         return fcb_fail(FCB_ERR_NUMERIC,
                         "linposterior_solve: action %d: precision lambda I + A is not positive "
-                        "definite (dpotrf info %d)",
+                        "definite (Cholesky fails at column %d)",
                         action, info);
-    for (int i = 0; i < dim; i++) {
-        for (int j = i + 1; j < dim; j++)
-            L[(size_t)i * dim + j] = 0.0;
-    }
     double *theta = post->theta + (size_t)action * dim;
     cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, dim, L, dim, theta, 1);
     cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, dim, L, dim, theta, 1);
@@ -584,20 +575,11 @@ static void chunk_widths(fcb_linposterior *post, const batch_parts *p, int rows,
         }
         return;
     }
-    /* Row i of Z = X L_a^-T is (L_a^-1 x_i)^T, and phi^T P_a^-1 phi = |L_a^-1 phi|^2. */
-    size_t block = (size_t)rows * dim;
-    for (int a = 0; a < k; a++) {
-        memcpy(p->z, p->x, block * sizeof *p->z);
-        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, rows, dim, 1.0,
-                    post->chol + (size_t)a * dim * dim, dim, p->z, dim);
-        for (int i = 0; i < rows; i++) {
-            const double *zi = p->z + (size_t)i * dim;
-            double quad = 0.0;
-            for (int j = 0; j < dim; j++)
-                quad += zi[j] * zi[j];
-            width[(size_t)i * k + a] = sqrt(quad);
-        }
-    }
+    /* phi^T P_a^-1 phi = |L_a^-1 phi|^2, the rows of a chunk at once. */
+    for (int a = 0; a < k; a++)
+        fcb_lower_solve_norms(post->chol + (size_t)a * dim * dim, dim, p->x, rows, p->z, width + a, k);
+    for (int i = 0; i < rows * k; i++)
+        width[i] = sqrt(width[i]);
 }
 
 /* Means and widths of rows <= FCB_LINPOST_BATCH rows of phi, inputs checked. */

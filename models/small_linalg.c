@@ -1,0 +1,114 @@
+#include "small_linalg.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* LAPACK Cholesky from OpenBLAS (no lapacke.h on this system). OpenBLAS
+ * implements dpotrf_ in C, without the hidden Fortran string-length argument. */
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+
+static void zero_upper(double *a, int n)
+{
+    for (int i = 0; i < n; i++)
+        memset(a + (size_t)i * n + i + 1, 0, (size_t)(n - i - 1) * sizeof *a);
+}
+
+/* Column by column (left-looking): L_jj = sqrt(a_jj - sum_k L_jk^2), then
+ * L_ij = (a_ij - sum_k L_ik L_jk) / L_jj below it. */
+int fcb_cholesky_lower_loops(double *a, int n)
+{
+    for (int j = 0; j < n; j++) {
+        double *row_j = a + (size_t)j * n;
+        double diagonal = row_j[j];
+        for (int k = 0; k < j; k++)
+            diagonal -= row_j[k] * row_j[k];
+        if (!(diagonal > 0.0))
+            return j + 1;
+        row_j[j] = sqrt(diagonal);
+        double inverse = 1.0 / row_j[j];
+        for (int i = j + 1; i < n; i++) {
+            double *row_i = a + (size_t)i * n;
+            double value = row_i[j];
+            for (int k = 0; k < j; k++)
+                value -= row_i[k] * row_j[k];
+            row_i[j] = value * inverse;
+        }
+    }
+    zero_upper(a, n);
+    return 0;
+}
+
+int fcb_cholesky_lower(double *a, int n)
+{
+    if (n <= FCB_SMALL_DIM)
+        return fcb_cholesky_lower_loops(a, n);
+    /* Row-major lower equals column-major upper, so LAPACK is asked for 'U':
+     * P = U^T U in column-major is P = L L^T with L the row-major lower. */
+    int info = 0;
+    dpotrf_("U", &n, a, &n, &info);
+    if (info == 0)
+        zero_upper(a, n);
+    return info;
+}
+
+/* Forward substitution L z = x for up to FCB_SMALL_TILE rows at once, the
+ * tile stored transposed (z[j * TILE + r]) so that the innermost loop runs
+ * over the rows and vectorises; missing rows are zeros. */
+static void solve_norms_tile(const double *L, int n, const double *x, int rows, double *z, double *sq_norms,
+                             int stride)
+{
+    enum { TILE = FCB_SMALL_TILE };
+    for (int j = 0; j < n; j++) {
+        for (int r = 0; r < TILE; r++)
+            z[j * TILE + r] = r < rows ? x[(size_t)r * n + j] : 0.0;
+    }
+    for (int j = 0; j < n; j++) {
+        const double *row_j = L + (size_t)j * n;
+        double *z_j = z + j * TILE;
+        for (int k = 0; k < j; k++) {
+            double l = row_j[k];
+            const double *z_k = z + k * TILE;
+            for (int r = 0; r < TILE; r++)
+                z_j[r] -= l * z_k[r];
+        }
+        double inverse = 1.0 / row_j[j];
+        for (int r = 0; r < TILE; r++)
+            z_j[r] *= inverse;
+    }
+    double sums[TILE] = {0};
+    for (int j = 0; j < n; j++) {
+        for (int r = 0; r < TILE; r++)
+            sums[r] += z[j * TILE + r] * z[j * TILE + r];
+    }
+    for (int r = 0; r < rows; r++)
+        sq_norms[(size_t)r * stride] = sums[r];
+}
+
+void fcb_lower_solve_norms_loops(const double *L, int n, const double *x, int rows, double *work, double *sq_norms,
+                                 int stride)
+{
+    for (int start = 0; start < rows; start += FCB_SMALL_TILE) {
+        int tile = rows - start < FCB_SMALL_TILE ? rows - start : FCB_SMALL_TILE;
+        solve_norms_tile(L, n, x + (size_t)start * n, tile, work, sq_norms + (size_t)start * stride, stride);
+    }
+}
+
+void fcb_lower_solve_norms(const double *L, int n, const double *x, int rows, double *work, double *sq_norms,
+                           int stride)
+{
+    if (n <= FCB_SMALL_DIM) {
+        fcb_lower_solve_norms_loops(L, n, x, rows, work, sq_norms, stride);
+        return;
+    }
+    /* Row i of Z = X L^-T is (L^-1 x_i)^T. */
+    memcpy(work, x, (size_t)rows * n * sizeof *work);
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, rows, n, 1.0, L, n, work, n);
+    for (int i = 0; i < rows; i++) {
+        const double *z = work + (size_t)i * n;
+        double sum = 0.0;
+        for (int j = 0; j < n; j++)
+            sum += z[j] * z[j];
+        sq_norms[(size_t)i * stride] = sum;
+    }
+}

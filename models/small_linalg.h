@@ -1,0 +1,30 @@
+#ifndef FEDCB_SMALL_LINALG_H
+#define FEDCB_SMALL_LINALG_H
+
+/* The two dense kernels of linear bandits on one action's d x d precision,
+ * row-major: its Cholesky factor, and the widths |L^-1 x|^2 of a batch of
+ * rows. A round refactors every action and scores a few rows, so d is
+ * small (21 on the bake-off workload) and the call overhead of LAPACK and
+ * BLAS dominates; up to FCB_SMALL_DIM plain loops over eight rows at a time
+ * do the same arithmetic faster (bench/bench_small_linalg: 1.3x for the
+ * factor and 2.1x for the widths at d = 21, about even at d = 48, slower
+ * from d = 64), above it dpotrf and dtrsm do. The two agree to rounding,
+ * not bit for bit. */
+enum { FCB_SMALL_DIM = 48, FCB_SMALL_TILE = 8 };
+
+/* a (n x n, symmetric) becomes its lower Cholesky factor L with a = L L^T,
+ * the upper triangle zeroed. Returns 0, or j + 1 when the leading
+ * (j + 1) x (j + 1) block is not positive definite (as LAPACK's info). */
+int fcb_cholesky_lower(double *a, int n);
+
+/* sq_norms[i * stride] = |L^-1 x_i|^2 = x_i^T (L L^T)^-1 x_i for the rows
+ * x_i of x (rows x n). work holds max(rows, FCB_SMALL_TILE) x n doubles. */
+void fcb_lower_solve_norms(const double *L, int n, const double *x, int rows, double *work, double *sq_norms,
+                           int stride);
+
+/* The loop kernels alone, whatever n (for tests and bench/). */
+int fcb_cholesky_lower_loops(double *a, int n);
+void fcb_lower_solve_norms_loops(const double *L, int n, const double *x, int rows, double *work, double *sq_norms,
+                                 int stride);
+
+#endif

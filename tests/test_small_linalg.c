@@ -1,0 +1,155 @@
+/* The linear bandits' small kernels (models/small_linalg.c), both paths
+ * (plain loops up to FCB_SMALL_DIM, LAPACK and BLAS above): the Cholesky
+ * factor reproduces its matrix, is lower with a positive diagonal, and
+ * reports the first column that is not positive definite as LAPACK does;
+ * the widths |L^-1 x|^2 equal a long-double forward substitution for every
+ * row count across the tile size, written only at their stride. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+#include "small_linalg.h"
+
+enum { MAX_N = 70, MAX_ROWS = 20 };
+
+/* lambda I + sum of 2n outer products of uniform(-1, 1) rows: symmetric positive definite. */
+static void random_precision(fcb_rng *rng, int n, double *p)
+{
+    double v[MAX_N];
+    memset(p, 0, (size_t)n * n * sizeof *p);
+    for (int r = 0; r < 2 * n; r++) {
+        for (int i = 0; i < n; i++)
+            v[i] = 2.0 * fcb_rng_uniform(rng) - 1.0;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++)
+                p[(size_t)i * n + j] += v[i] * v[j];
+        }
+    }
+    for (int i = 0; i < n; i++)
+        p[(size_t)i * n + i] += 0.5;
+}
+
+static void check_factor(const double *p, const double *L, int n)
+{
+    double scale = 0.0;
+    for (int i = 0; i < n * n; i++)
+        scale = fmax(scale, fabs(p[i]));
+    for (int i = 0; i < n; i++) {
+        if (!(L[(size_t)i * n + i] > 0.0))
+            fail_msg("n = %d: L[%d][%d] = %g is not positive", n, i, i, L[(size_t)i * n + i]);
+        for (int j = 0; j < n; j++) {
+            if (j > i && L[(size_t)i * n + j] != 0.0)
+                fail_msg("n = %d: upper entry L[%d][%d] = %g is not zero", n, i, j, L[(size_t)i * n + j]);
+            long double sum = 0.0L;
+            for (int k = 0; k < n; k++)
+                sum += (long double)L[(size_t)i * n + k] * L[(size_t)j * n + k];
+            if (fabsl(sum - p[(size_t)i * n + j]) > 1e-12L * scale)
+                fail_msg("n = %d: (L L^T)[%d][%d] = %.17Lg, the matrix has %.17g", n, i, j, sum, p[(size_t)i * n + j]);
+        }
+    }
+}
+
+static void test_cholesky_reproduces_the_matrix(void **state)
+{
+    (void)state;
+    static double p[MAX_N * MAX_N], L[MAX_N * MAX_N], loops[MAX_N * MAX_N];
+    fcb_rng rng;
+    fcb_rng_init(&rng, 21, FCB_STREAM_TEST, 0, 0);
+    for (int n = 1; n <= MAX_N; n++) {
+        random_precision(&rng, n, p);
+        memcpy(L, p, (size_t)n * n * sizeof *L);
+        memcpy(loops, p, (size_t)n * n * sizeof *loops);
+        for (int i = 0; i < n; i++) { /* garbage in the upper triangle must not matter */
+            for (int j = i + 1; j < n; j++)
+                L[(size_t)i * n + j] = loops[(size_t)i * n + j] = 1e300;
+        }
+        assert_int_equal(fcb_cholesky_lower(L, n), 0);
+        check_factor(p, L, n);
+        assert_int_equal(fcb_cholesky_lower_loops(loops, n), 0);
+        check_factor(p, loops, n);
+    }
+}
+
+static void test_cholesky_names_the_failing_column(void **state)
+{
+    (void)state;
+    static double p[MAX_N * MAX_N];
+    const int cases[][2] = {{1, 0}, {5, 0}, {5, 3}, {21, 20}, {48, 17}, {60, 0}, {60, 41}, {MAX_N, MAX_N - 1}};
+    fcb_rng rng;
+    fcb_rng_init(&rng, 22, FCB_STREAM_TEST, 0, 0);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int n = cases[c][0], column = cases[c][1];
+        random_precision(&rng, n, p);
+        p[(size_t)column * n + column] = -1.0; /* the leading block up to column is the first not positive definite */
+        int info = fcb_cholesky_lower(p, n);
+        if (info != column + 1)
+            fail_msg("n = %d, negative pivot at column %d: returned %d, want %d", n, column, info, column + 1);
+    }
+    double nan_matrix[4] = {NAN, 0.0, 0.0, 1.0};
+    assert_int_equal(fcb_cholesky_lower(nan_matrix, 2), 1);
+}
+
+static void check_norms(const double *L, int n, const double *x, int rows, const double *got, int stride)
+{
+    for (int i = 0; i < rows; i++) {
+        long double z[MAX_N], sum = 0.0L;
+        for (int j = 0; j < n; j++) {
+            long double value = x[(size_t)i * n + j];
+            for (int k = 0; k < j; k++)
+                value -= (long double)L[(size_t)j * n + k] * z[k];
+            z[j] = value / L[(size_t)j * n + j];
+            sum += z[j] * z[j];
+        }
+        double value = got[(size_t)i * stride];
+        if (fabsl(value - sum) > 1e-12L * sum)
+            fail_msg("n = %d, %d rows: row %d: |L^-1 x|^2 = %.17g, forward substitution %.17Lg", n, rows, i, value, sum);
+    }
+}
+
+static void test_widths_equal_forward_substitution(void **state)
+{
+    (void)state;
+    static double p[MAX_N * MAX_N], x[MAX_ROWS * MAX_N], work[MAX_ROWS * MAX_N], norms[MAX_ROWS * 3];
+    const int dims[] = {1, 2, 3, 8, 21, FCB_SMALL_DIM, FCB_SMALL_DIM + 1, 64};
+    fcb_rng rng;
+    fcb_rng_init(&rng, 23, FCB_STREAM_TEST, 0, 0);
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+        int n = dims[d];
+        random_precision(&rng, n, p);
+        assert_int_equal(fcb_cholesky_lower(p, n), 0);
+        for (int rows = 1; rows <= MAX_ROWS; rows++) {
+            for (int i = 0; i < rows * n; i++)
+                x[i] = 4.0 * fcb_rng_uniform(&rng) - 2.0;
+            for (int pass = 0; pass < 2; pass++) {
+                for (int i = 0; i < MAX_ROWS * 3; i++)
+                    norms[i] = -7.0;
+                if (pass == 0)
+                    fcb_lower_solve_norms(p, n, x, rows, work, norms, 3);
+                else
+                    fcb_lower_solve_norms_loops(p, n, x, rows, work, norms, 3);
+                check_norms(p, n, x, rows, norms, 3);
+                for (int i = 0; i < MAX_ROWS * 3; i++) {
+                    if ((i % 3 != 0 || i / 3 >= rows) && norms[i] != -7.0)
+                        fail_msg("n = %d, %d rows: entry %d outside the stride was written", n, rows, i);
+                }
+            }
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cholesky_reproduces_the_matrix),
+        cmocka_unit_test(test_cholesky_names_the_failing_column),
+        cmocka_unit_test(test_widths_equal_forward_substitution),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
