@@ -11,7 +11,7 @@
 
 #include "gz_file.h"
 
-enum { INITIAL_LINE_BYTES = 256 };
+enum { READ_CHUNK_BYTES = 1 << 20 };
 
 /* ---- line reader ---- */
 
@@ -19,6 +19,7 @@ fcb_status fcb_line_reader_open(fcb_line_reader *r, const char *path)
 {
     memset(r, 0, sizeof *r);
     r->path = path;
+    r->held_at = SIZE_MAX;
     return fcb_gz_open(path, &r->file);
 }
 
@@ -26,45 +27,70 @@ void fcb_line_reader_close(fcb_line_reader *r)
 {
     if (r->file)
         gzclose(r->file);
-    free(r->line);
+    free(r->buffer);
     memset(r, 0, sizeof *r);
+}
+
+/* Moves the unread bytes to the front, grows the buffer when they fill it,
+ * and reads the next chunk after them. */
+static fcb_status read_chunk(fcb_line_reader *r)
+{
+    if (r->start > 0) {
+        memmove(r->buffer, r->buffer + r->start, r->filled - r->start);
+        r->filled -= r->start;
+        r->start = 0;
+    }
+    if (r->filled == r->capacity) {
+        size_t next = r->capacity ? 2 * r->capacity : READ_CHUNK_BYTES;
+        if (next > INT_MAX)
+            return fcb_fail(FCB_ERR_FORMAT, "%s:%d: line too long", r->path, r->number + 1);
+        char *grown = realloc(r->buffer, next + 1);
+        if (!grown)
+            return fcb_fail(FCB_ERR_NOMEM, "%s:%d: cannot allocate %zu bytes for a line", r->path, r->number + 1,
+                            next);
+        r->buffer = grown;
+        r->capacity = next;
+    }
+    int n = gzread(r->file, r->buffer + r->filled, (unsigned)(r->capacity - r->filled));
+    int errnum = Z_OK;
+    const char *message = gzerror(r->file, &errnum);
+    if (n < 0 || errnum != Z_OK) {
+        if (errnum == Z_ERRNO)
+            return fcb_fail(FCB_ERR_IO, "cannot read %s: %s", r->path, strerror(errno));
+        return fcb_fail(FCB_ERR_FORMAT, "%s: corrupt or truncated compressed data: %s", r->path, message);
+    }
+    if (n == 0)
+        r->at_end = 1;
+    r->filled += (size_t)n;
+    return FCB_OK;
 }
 
 fcb_status fcb_line_reader_next(fcb_line_reader *r, int *more)
 {
-    size_t used = 0;
-    int at_end = 0;
-    for (;;) {
-        if (r->capacity - used < 2) {
-            size_t next = r->capacity ? 2 * r->capacity : INITIAL_LINE_BYTES;
-            if (next > INT_MAX)
-                return fcb_fail(FCB_ERR_FORMAT, "%s:%d: line too long", r->path, r->number + 1);
-            char *grown = realloc(r->line, next);
-            if (!grown)
-                return fcb_fail(FCB_ERR_NOMEM, "%s:%d: cannot allocate %zu bytes for a line", r->path,
-                                r->number + 1, next);
-            r->line = grown;
-            r->capacity = next;
-        }
-        if (!gzgets(r->file, r->line + used, (int)(r->capacity - used))) {
-            int errnum = Z_OK;
-            const char *message = gzerror(r->file, &errnum);
-            if (errnum == Z_ERRNO)
-                return fcb_fail(FCB_ERR_IO, "cannot read %s: %s", r->path, strerror(errno));
-            if (errnum != Z_OK)
-                return fcb_fail(FCB_ERR_FORMAT, "%s: corrupt or truncated compressed data: %s", r->path, message);
-            at_end = 1;
-            break;
-        }
-        used += strlen(r->line + used);
-        if (used > 0 && r->line[used - 1] == '\n')
-            break;
+    if (r->held_at != SIZE_MAX) {
+        r->buffer[r->held_at] = r->held;
+        r->held_at = SIZE_MAX;
     }
-    r->line[used] = '\0';
-    *more = used > 0 || !at_end;
-    if (*more)
-        r->number++;
-    return FCB_OK;
+    *more = 0;
+    for (;;) {
+        char *newline = r->buffer ? memchr(r->buffer + r->start, '\n', r->filled - r->start) : NULL;
+        if (newline || (r->at_end && r->filled > r->start)) {
+            size_t end = newline ? (size_t)(newline - r->buffer) + 1 : r->filled;
+            r->line = r->buffer + r->start;
+            r->held = r->buffer[end];
+            r->held_at = end;
+            r->buffer[end] = '\0';
+            r->start = end;
+            r->number++;
+            *more = 1;
+            return FCB_OK;
+        }
+        if (r->at_end)
+            return FCB_OK;
+        fcb_status st = read_chunk(r);
+        if (st != FCB_OK)
+            return st;
+    }
 }
 
 fcb_status fcb_read_lines(const char *path, fcb_line_parser parse, void *context)
@@ -170,26 +196,33 @@ static int parse_decimal_fast(const char *s, double *out)
     int negative = *p == '-';
     if (*p == '-' || *p == '+')
         p++;
+    /* The integer part, then the fraction; leading zeros are not
+     * significant. m wraps past 19 digits, and is not used then. */
+    const char *first = p;
+    while (*p == '0')
+        p++;
+    const char *digits = p;
     uint64_t m = 0;
-    int significant = 0, fraction = 0, dot = 0, any = 0;
-    for (;; p++) {
-        if (*p >= '0' && *p <= '9') {
-            any = 1;
-            fraction += dot;
-            if (m == 0 && *p == '0')
-                continue;
-            if (++significant > 19)
-                return 0;
-            m = m * 10 + (uint64_t)(*p - '0');
-        } else if (*p == '.' && !dot) {
-            dot = 1;
-        } else {
-            break;
+    for (; *p >= '0' && *p <= '9'; p++)
+        m = m * 10 + (uint64_t)(*p - '0');
+    long significant = p - digits, fraction = 0;
+    int any = p > first;
+    if (*p == '.') {
+        const char *point = ++p;
+        if (m == 0) {
+            while (*p == '0')
+                p++;
         }
+        digits = p;
+        for (; *p >= '0' && *p <= '9'; p++)
+            m = m * 10 + (uint64_t)(*p - '0');
+        significant += p - digits;
+        fraction = p - point;
+        any |= p > point;
     }
-    if (!any)
+    if (!any || significant > 19 || fraction > 400)
         return 0;
-    int exponent = -fraction;
+    int exponent = -(int)fraction;
     if (*p == 'e' || *p == 'E') {
         p++;
         int exponent_negative = *p == '-';
@@ -297,16 +330,40 @@ static int looks_numeric(const char *s)
     return 1;
 }
 
-static fcb_status parse_feature(const fcb_line_reader *r, const char *ns, float ns_weight, char *token, int dim,
-                                fcb_feature_sink add, void *sink)
+/* The next feature token of *cursor, "name" or "name:value", split in place
+ * in one pass: returns the name (NULL at the end), *value the text after
+ * the first ':' or NULL. */
+static char *next_feature_token(char **cursor, char **value)
+{
+    char *s = *cursor;
+    while (fcb_is_space(*s))
+        s++;
+    if (*s == '\0') {
+        *cursor = s;
+        return NULL;
+    }
+    char *name = s, *colon = NULL;
+    for (; *s != '\0' && !fcb_is_space(*s); s++) {
+        if (*s == ':' && colon == NULL)
+            colon = s;
+    }
+    if (*s != '\0')
+        *s++ = '\0';
+    *cursor = s;
+    *value = NULL;
+    if (colon != NULL) {
+        *colon = '\0';
+        *value = colon + 1;
+    }
+    return name;
+}
+
+static fcb_status parse_feature(const fcb_line_reader *r, const char *ns, float ns_weight, char *token,
+                                const char *value_text, int dim, fcb_feature_sink add, void *sink)
 {
     float value = 1.0f;
-    char *colon = strchr(token, ':');
-    if (colon) {
-        *colon = '\0';
-        if (!fcb_parse_float(colon + 1, &value))
-            return fcb_line_error(r, "bad value '%s' for feature '%s': not a finite number", colon + 1, token);
-    }
+    if (value_text != NULL && !fcb_parse_float(value_text, &value))
+        return fcb_line_error(r, "bad value '%s' for feature '%s': not a finite number", value_text, token);
     if (*token == '\0')
         return fcb_line_error(r, "empty feature name");
     value *= ns_weight;
@@ -333,21 +390,17 @@ static fcb_status parse_section(const fcb_line_reader *r, char *section, int dim
 {
     const char *ns = "";
     float ns_weight = 1.0f;
-    char *cursor = section;
+    char *cursor = section, *value = NULL;
     if (*section != '\0' && !fcb_is_space(*section)) {
-        char *name = fcb_next_token(&cursor);
-        char *colon = strchr(name, ':');
-        if (colon) {
-            *colon = '\0';
-            if (!fcb_parse_float(colon + 1, &ns_weight))
-                return fcb_line_error(r, "bad weight '%s' of namespace '%s'", colon + 1, name);
-        }
+        char *name = next_feature_token(&cursor, &value);
+        if (value != NULL && !fcb_parse_float(value, &ns_weight))
+            return fcb_line_error(r, "bad weight '%s' of namespace '%s'", value, name);
         ns = name;
     }
     char *token;
     fcb_status st = FCB_OK;
-    while (st == FCB_OK && (token = fcb_next_token(&cursor)) != NULL)
-        st = parse_feature(r, ns, ns_weight, token, dim, add, sink);
+    while (st == FCB_OK && (token = next_feature_token(&cursor, &value)) != NULL)
+        st = parse_feature(r, ns, ns_weight, token, value, dim, add, sink);
     return st;
 }
 

@@ -14,8 +14,17 @@ typedef struct {
     gzFile file;
     const char *path; /* the caller's; must outlive the reader */
     char *line;       /* the line last read, '\n' included; callers may cut it up in place */
-    size_t capacity;
     int number;       /* 1-based number of the line last read */
+    /* Lines are read in chunks of 1 MiB (more for a longer line) and handed
+     * out in place: line points into buffer, NUL-terminated over the next
+     * line's first byte, which is put back on the next call. */
+    char *buffer;     /* capacity + 1 bytes */
+    size_t capacity;
+    size_t start;     /* unread bytes are buffer[start, filled) */
+    size_t filled;
+    size_t held_at;   /* where the NUL stands in for held, or SIZE_MAX */
+    char held;
+    int at_end;       /* the file has been read to its end */
 } fcb_line_reader;
 
 fcb_status fcb_line_reader_open(fcb_line_reader *r, const char *path);

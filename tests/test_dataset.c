@@ -658,6 +658,71 @@ static void test_text_long_line_without_newline(void **state)
     fcb_dataset_free(&ds);
 }
 
+/* The reader takes 1 MiB at a time: lines cut by every chunk boundary, a
+ * 1.5 MB line (longer than a chunk), the same text gzip-compressed, a bad
+ * line numbered past the first chunk, and a truncated gzip file. */
+static void test_text_across_read_chunks(void **state)
+{
+    (void)state;
+    enum { ROWS = 40000, LONG_ROW = 20000, REPEATS = 375000 };
+    size_t cap = (size_t)ROWS * 48 + (size_t)REPEATS * 6 + 64;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    size_t used = 0;
+    for (int i = 0; i < ROWS; i++) {
+        used += (size_t)snprintf(text + used, cap - used, "%d | 1:%d.25 2:-%d 3:0.%03d\n", 1 + i % 4, i, i % 97,
+                                 i % 1000);
+        if (i == LONG_ROW) {
+            used += (size_t)snprintf(text + used, cap - used, "2 |");
+            for (int r = 0; r < REPEATS; r++)
+                used += (size_t)snprintf(text + used, cap - used, " 3:1");
+            used += (size_t)snprintf(text + used, cap - used, "\n");
+        }
+    }
+    assert_true(used > 2u << 20); /* three chunks at least */
+    const char *plain = temp_path("chunks.vw"), *packed = temp_path("chunks.vw.gz");
+    write_bytes(plain, (const unsigned char *)text, used, 0);
+    write_bytes(packed, (const unsigned char *)text, used, 1);
+    for (int compressed = 0; compressed <= 1; compressed++) {
+        fcb_dataset ds;
+        assert_int_equal(fcb_dataset_load_vw(compressed ? packed : plain, 0, 0, &ds), FCB_OK);
+        assert_int_equal(ds.n, ROWS + 1);
+        assert_int_equal(ds.d, 3);
+        for (int i = 0; i < ROWS; i++) {
+            int row = i <= LONG_ROW ? i : i + 1;
+            const float *x = ds.x + (size_t)row * 3;
+            if (x[0] != (float)i + 0.25f || x[1] != -(float)(i % 97) || x[2] != (float)((i % 1000) / 1000.0) ||
+                ds.y[row] != i % 4)
+                fail_msg("%s: row %d (file line %d) reads %g %g %g label %d", compressed ? "gzip" : "plain", row,
+                         row + 1, x[0], x[1], x[2], ds.y[row]);
+        }
+        assert_true(ds.x[(size_t)(LONG_ROW + 1) * 3 + 2] == (float)REPEATS);
+        fcb_dataset_free(&ds);
+    }
+    /* A bad line after the first chunk is named by its number. */
+    used += (size_t)snprintf(text + used, cap - used, "1 | 1:x\n");
+    const char *bad = temp_path("chunks-bad.vw");
+    write_bytes(bad, (const unsigned char *)text, used, 0);
+    fcb_dataset ds;
+    assert_int_not_equal(fcb_dataset_load_vw(bad, 0, 0, &ds), FCB_OK);
+    char where[64];
+    snprintf(where, sizeof where, "chunks-bad.vw:%d: bad value 'x'", ROWS + 2);
+    assert_message_contains(where);
+    /* gzip data cut in the middle is refused as truncated, not read as shorter. */
+    FILE *f = fopen(packed, "rb");
+    assert_non_null(f);
+    unsigned char *bytes = malloc(used);
+    assert_non_null(bytes);
+    size_t packed_size = fread(bytes, 1, used, f);
+    fclose(f);
+    const char *cut = temp_path("chunks-cut.vw.gz");
+    write_bytes(cut, bytes, packed_size / 2, 0);
+    assert_int_not_equal(fcb_dataset_load_vw(cut, 0, 0, &ds), FCB_OK);
+    assert_message_contains("chunks-cut.vw.gz: corrupt or truncated compressed data");
+    free(bytes);
+    free(text);
+}
+
 /* ---- split ---- */
 
 static void make_indexed_dataset(fcb_dataset *ds, int n)
@@ -757,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_vw_malformed),
         cmocka_unit_test(test_text_missing_and_empty),
         cmocka_unit_test(test_text_long_line_without_newline),
+        cmocka_unit_test(test_text_across_read_chunks),
         cmocka_unit_test(test_split),
     };
     return cmocka_run_group_tests(tests, make_temp_dir, remove_temp_dir);
