@@ -4,7 +4,9 @@
 # generator (`fedcb partition`), read by `fedcb simulate` on one thread in
 # rounds of 16 examples (62,500 rounds, one client of 16 rows each round),
 # for every policy: wall time from the text, wall time from the binary cache
-# (data.cache_dir), and the online loss (1 - average reward). With --before
+# (data.cache_dir), and the online loss (1 - average reward). Every run
+# writes its results (--out: metrics.jsonl, summary.json), as a user's
+# would; the wall time includes them. With --before
 # REV the same runs are timed on a build of that git revision in the same
 # session, so the table holds ratios measured side by side. Then the fixed
 # cost of a round: rounds of 1, 16 and 256 examples (epsilon-greedy, cached).
@@ -83,7 +85,8 @@ timed() {
   shift 2
   local start end
   start=$(date +%s.%N)
-  "$binary" simulate --config "$work/run.ini" "$@" >"$work/$name.out"
+  rm -rf "$work/$name-out"
+  "$binary" simulate --config "$work/run.ini" --out "$work/$name-out" "$@" >"$work/$name.out"
   end=$(date +%s.%N)
   SECONDS_WALL=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
   LOSS=$(sed -nE 's/.*avg_reward=([0-9.]+).*/\1/p' "$work/$name.out" | awk '{ printf "%.4f", 1 - $1 }')

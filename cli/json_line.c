@@ -121,23 +121,35 @@ static int reserve(fcb_json_line *line, size_t more)
     return 1;
 }
 
+/* The text is NUL-terminated by fcb_json_line_end; reserve keeps room. */
 static void put(fcb_json_line *line, const char *s, size_t n)
 {
     if (!reserve(line, n))
         return;
     memcpy(line->text + line->length, s, n);
     line->length += n;
-    line->text[line->length] = '\0';
 }
 
 static void put_char(fcb_json_line *line, char c)
 {
-    put(line, &c, 1);
+    if (reserve(line, 1))
+        line->text[line->length++] = c;
 }
 
-/* A string as jansson escapes it: '"', '\\' and control characters. */
+/* A string as jansson escapes it: '"', '\\' and control characters. Keys
+ * and most values need none and are copied whole. */
 static void put_string(fcb_json_line *line, const char *s)
 {
+    size_t n = 0;
+    while (s[n] != '\0' && s[n] != '"' && s[n] != '\\' && (unsigned char)s[n] >= 0x20)
+        n++;
+    if (s[n] == '\0' && reserve(line, n + 2)) {
+        line->text[line->length++] = '"';
+        memcpy(line->text + line->length, s, n);
+        line->length += n;
+        line->text[line->length++] = '"';
+        return;
+    }
     put_char(line, '"');
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         const char *escape = NULL;
@@ -273,6 +285,8 @@ fcb_status fcb_json_line_end(fcb_json_line *line)
     if (line->depth != 1 && !line->failed)
         return fcb_fail(FCB_ERR_STATE, "metrics line: %d objects or arrays left open", line->depth - 1);
     put(line, "}\n", 2);
+    if (line->text != NULL)
+        line->text[line->length] = '\0';
     line->depth = 0;
     if (line->failed == 2)
         return fcb_fail(FCB_ERR_STATE, "metrics line: unbalanced or more than %d nested objects and arrays",

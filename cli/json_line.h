@@ -14,7 +14,7 @@
  * plain ASCII names. A non-finite real is written as null (jansson would
  * leave the key out). */
 typedef struct {
-    char *text;
+    char *text;               /* length bytes; NUL-terminated after fcb_json_line_end */
     size_t length;
     size_t capacity;
     int depth;                /* open objects and arrays */

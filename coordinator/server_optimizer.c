@@ -186,6 +186,30 @@ static element_state load_element(const fcb_server_optimizer *opt, const float *
     return s;
 }
 
+/* Plain SGD (x + lr d, no state), the default: the same arithmetic as
+ * step_element in two flat loops, which matter when rounds are tiny. */
+static fcb_status apply_plain_sgd(fcb_server_optimizer *opt, float *params, const float *mean_delta, double lr)
+{
+    int bad = 0;
+    for (size_t j = 0; j < opt->dim; j++)
+        bad |= !fits_float((double)params[j] + lr * (double)mean_delta[j]);
+    if (bad) {
+        for (size_t j = 0; j < opt->dim; j++) {
+            if (!isfinite(mean_delta[j]))
+                return fcb_fail(FCB_ERR_NUMERIC, "server optimizer: mean delta value %zu is %s", j,
+                                isnan(mean_delta[j]) ? "NaN" : "infinite");
+            if (!fits_float((double)params[j] + lr * (double)mean_delta[j]))
+                return fcb_fail(FCB_ERR_NUMERIC,
+                                "server optimizer: step overflows at parameter %zu (value %g, delta %g)", j,
+                                (double)params[j], (double)mean_delta[j]);
+        }
+    }
+    for (size_t j = 0; j < opt->dim; j++)
+        params[j] = (float)((double)params[j] + lr * (double)mean_delta[j]);
+    opt->steps++;
+    return FCB_OK;
+}
+
 fcb_status fcb_server_optimizer_apply(fcb_server_optimizer *opt, float *params,
                                       const float *mean_delta)
 {
@@ -193,6 +217,8 @@ fcb_status fcb_server_optimizer_apply(fcb_server_optimizer *opt, float *params,
         return fcb_fail(FCB_ERR_ARG, "server optimizer: params or mean_delta is NULL");
 
     double lr = step_size(&opt->config, opt->steps);
+    if (opt->config.kind == FCB_SERVER_SGD && !(opt->config.momentum > 0.0f))
+        return apply_plain_sgd(opt, params, mean_delta, lr);
     /* First pass only checks, so that a failure leaves everything unchanged. */
     for (size_t j = 0; j < opt->dim; j++) {
         if (!isfinite(mean_delta[j]))
