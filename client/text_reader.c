@@ -188,7 +188,7 @@ int fcb_parse_int(const char *s, int *out)
  * correctly rounded operation on two exact doubles, so it is exactly what
  * strtod gives. Other input (more digits, larger exponents, hex, inf, nan,
  * anything malformed) returns 0 and goes to strtod. */
-static int parse_decimal_fast(const char *s, double *out)
+static const char *parse_decimal_prefix(const char *s, double *out)
 {
     static const double powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
@@ -221,7 +221,7 @@ static int parse_decimal_fast(const char *s, double *out)
         any |= p > point;
     }
     if (!any || significant > 19 || fraction > 400)
-        return 0;
+        return NULL;
     int exponent = -(int)fraction;
     if (*p == 'e' || *p == 'E') {
         p++;
@@ -232,15 +232,21 @@ static int parse_decimal_fast(const char *s, double *out)
         for (; *p >= '0' && *p <= '9' && exponent_digits < 4; p++, exponent_digits++)
             e = e * 10 + (*p - '0');
         if (exponent_digits == 0 || exponent_digits == 4)
-            return 0;
+            return NULL;
         exponent += exponent_negative ? -e : e;
     }
-    if (*p != '\0' || m > (UINT64_C(1) << 53) || exponent < -22 || exponent > 22)
-        return 0;
+    if (m > (UINT64_C(1) << 53) || exponent < -22 || exponent > 22)
+        return NULL;
     double v = (double)m;
     v = exponent < 0 ? v / powers[-exponent] : v * powers[exponent];
     *out = negative ? -v : v;
-    return 1;
+    return p;
+}
+
+static int parse_decimal_fast(const char *s, double *out)
+{
+    const char *end = parse_decimal_prefix(s, out);
+    return end != NULL && *end == '\0';
 }
 
 int fcb_parse_double(const char *s, double *out)
@@ -331,9 +337,11 @@ static int looks_numeric(const char *s)
 }
 
 /* The next feature token of *cursor, "name" or "name:value", split in place
- * in one pass: returns the name (NULL at the end), *value the text after
- * the first ':' or NULL. */
-static char *next_feature_token(char **cursor, char **value)
+ * in one pass: returns the name (NULL at the end) and *value, 1 without a
+ * value. A value the decimal fast path reads is parsed as it is scanned;
+ * any other is cut out and read by fcb_parse_float. *value_text is the
+ * value's text (NULL without one), for messages. */
+static char *next_feature(char **cursor, float *value, const char **value_text, int *bad_value)
 {
     char *s = *cursor;
     while (fcb_is_space(*s))
@@ -342,28 +350,43 @@ static char *next_feature_token(char **cursor, char **value)
         *cursor = s;
         return NULL;
     }
-    char *name = s, *colon = NULL;
-    for (; *s != '\0' && !fcb_is_space(*s); s++) {
-        if (*s == ':' && colon == NULL)
-            colon = s;
+    char *name = s;
+    while (*s != '\0' && *s != ':' && !fcb_is_space(*s))
+        s++;
+    *value = 1.0f;
+    *value_text = NULL;
+    *bad_value = 0;
+    if (*s != ':') {
+        if (*s != '\0')
+            *s++ = '\0';
+        *cursor = s;
+        return name;
+    }
+    *s++ = '\0';
+    *value_text = s;
+    double v = 0.0;
+    const char *end = parse_decimal_prefix(s, &v);
+    if (end != NULL && (*end == '\0' || fcb_is_space(*end))) {
+        *value = (float)v; /* |v| < 2^53 * 1e22, within the float range */
+        s = (char *)end;
+    } else {
+        while (*s != '\0' && !fcb_is_space(*s))
+            s++;
+        if (*s != '\0')
+            *s++ = '\0';
+        *bad_value = !fcb_parse_float(*value_text, value);
+        *cursor = s;
+        return name;
     }
     if (*s != '\0')
         *s++ = '\0';
     *cursor = s;
-    *value = NULL;
-    if (colon != NULL) {
-        *colon = '\0';
-        *value = colon + 1;
-    }
     return name;
 }
 
-static fcb_status parse_feature(const fcb_line_reader *r, const char *ns, float ns_weight, char *token,
-                                const char *value_text, int dim, fcb_feature_sink add, void *sink)
+static fcb_status parse_feature(const fcb_line_reader *r, const char *ns, float ns_weight, const char *token,
+                                float value, int dim, fcb_feature_sink add, void *sink)
 {
-    float value = 1.0f;
-    if (value_text != NULL && !fcb_parse_float(value_text, &value))
-        return fcb_line_error(r, "bad value '%s' for feature '%s': not a finite number", value_text, token);
     if (*token == '\0')
         return fcb_line_error(r, "empty feature name");
     value *= ns_weight;
@@ -389,18 +412,23 @@ static fcb_status parse_section(const fcb_line_reader *r, char *section, int dim
                                 void *sink)
 {
     const char *ns = "";
-    float ns_weight = 1.0f;
-    char *cursor = section, *value = NULL;
+    float ns_weight = 1.0f, value = 1.0f;
+    const char *value_text = NULL;
+    char *cursor = section;
+    int bad_value = 0;
     if (*section != '\0' && !fcb_is_space(*section)) {
-        char *name = next_feature_token(&cursor, &value);
-        if (value != NULL && !fcb_parse_float(value, &ns_weight))
-            return fcb_line_error(r, "bad weight '%s' of namespace '%s'", value, name);
+        char *name = next_feature(&cursor, &ns_weight, &value_text, &bad_value);
+        if (bad_value)
+            return fcb_line_error(r, "bad weight '%s' of namespace '%s'", value_text, name);
         ns = name;
     }
     char *token;
     fcb_status st = FCB_OK;
-    while (st == FCB_OK && (token = next_feature_token(&cursor, &value)) != NULL)
+    while (st == FCB_OK && (token = next_feature(&cursor, &value, &value_text, &bad_value)) != NULL) {
+        if (bad_value)
+            return fcb_line_error(r, "bad value '%s' for feature '%s': not a finite number", value_text, token);
         st = parse_feature(r, ns, ns_weight, token, value, dim, add, sink);
+    }
     return st;
 }
 

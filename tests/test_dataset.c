@@ -514,6 +514,23 @@ static void test_vw_dense(void **state)
     fcb_dataset_free(&ds);
 }
 
+/* Separators the fused tokenizer must treat alike: tabs, CR LF, runs of
+ * spaces, a value ending the line, features without a value (1), a
+ * namespace weight, and numbers the fast path leaves to strtod. */
+static void test_vw_separators_and_number_forms(void **state)
+{
+    (void)state;
+    const char *text = "1 |\t1:0.5\t2:-1\r\n"
+                       "2 |a:2   1:+0.25 3  |b 2:1e-2\n"
+                       "3 | 3:0x10 1:12345678901234567890 2:.5";
+    const float x[9] = {0.5f, -1.0f, 0.0f, 0.5f, 0.01f, 2.0f, 12345678901234567890.0f, 0.5f, 16.0f};
+    const int y[3] = {0, 1, 2};
+    fcb_dataset ds;
+    assert_int_equal(fcb_dataset_load_vw(write_text("separators.vw", text), 0, 0, &ds), FCB_OK);
+    assert_matrix(&ds, 3, 3, 3, x, y);
+    fcb_dataset_free(&ds);
+}
+
 /* Reference FNV-1a (32 bit), independent of the loader. */
 static uint32_t fnv1a(const char *s)
 {
@@ -614,6 +631,12 @@ static void test_vw_malformed(void **state)
         {"1 | 1:1\n\n4 | 1:1\n", 0, 3, 3, "out of range"},
         {"1 2 tag extra | 1:1\n", 0, 0, 1, "extra"},
         {"1 |ns:x 1:1\n", 0, 0, 1, "namespace"},
+        {"1 |ns:0.5x 1:1\n", 0, 0, 1, "bad weight '0.5x' of namespace 'ns'"},
+        {"1 | 1:1.5x\n", 0, 0, 1, "bad value '1.5x' for feature '1'"},
+        {"1 | 1:\n", 0, 0, 1, "bad value '' for feature '1'"},
+        {"1 | 1:2:3\n", 0, 0, 1, "bad value '2:3' for feature '1'"},
+        {"1 | 2:0.5 3:1e39\n", 0, 0, 1, "bad value '1e39' for feature '3'"},
+        {"1 | 2:1 :1\n", 0, 0, 1, "empty feature name"},
         {"1 | 1:1\n2 |a 2:-3e38 |b 2:-3e38\n", 0, 0, 2, "column 2 adds up beyond the float range"},
     };
     check_malformed(1, cases, (int)(sizeof cases / sizeof cases[0]));
@@ -818,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_libsvm_gzip),
         cmocka_unit_test(test_vw_dense),
         cmocka_unit_test(test_vw_hashed),
+        cmocka_unit_test(test_vw_separators_and_number_forms),
         cmocka_unit_test(test_libsvm_malformed),
         cmocka_unit_test(test_vw_malformed),
         cmocka_unit_test(test_text_missing_and_empty),
