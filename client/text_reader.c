@@ -188,6 +188,27 @@ int fcb_parse_int(const char *s, int *out)
  * correctly rounded operation on two exact doubles, so it is exactly what
  * strtod gives. Other input (more digits, larger exponents, hex, inf, nan,
  * anything malformed) returns 0 and goes to strtod. */
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* *m = *m * 10^k + the k digits at p; returns the first non-digit. Two
+ * digits a step halve the multiply-add chain; p[1] is read only after p[0]
+ * was a digit, so never past the string's end. */
+static const char *accumulate_digits(const char *p, uint64_t *m)
+{
+    uint64_t value = *m;
+    while (is_digit(p[0]) && is_digit(p[1])) {
+        value = value * 100 + (uint64_t)((p[0] - '0') * 10 + (p[1] - '0'));
+        p += 2;
+    }
+    if (is_digit(*p))
+        value = value * 10 + (uint64_t)(*p++ - '0');
+    *m = value;
+    return p;
+}
+
 static const char *parse_decimal_prefix(const char *s, double *out)
 {
     static const double powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
@@ -203,8 +224,7 @@ static const char *parse_decimal_prefix(const char *s, double *out)
         p++;
     const char *digits = p;
     uint64_t m = 0;
-    for (; *p >= '0' && *p <= '9'; p++)
-        m = m * 10 + (uint64_t)(*p - '0');
+    p = accumulate_digits(p, &m);
     long significant = p - digits, fraction = 0;
     int any = p > first;
     if (*p == '.') {
@@ -214,8 +234,7 @@ static const char *parse_decimal_prefix(const char *s, double *out)
                 p++;
         }
         digits = p;
-        for (; *p >= '0' && *p <= '9'; p++)
-            m = m * 10 + (uint64_t)(*p - '0');
+        p = accumulate_digits(p, &m);
         significant += p - digits;
         fraction = p - point;
         any |= p > point;
