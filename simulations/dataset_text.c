@@ -1,6 +1,7 @@
 /* Sparse text formats: LibSVM / SVMlight and VW multiclass. Lines are
- * parsed into a growing sparse store, then densified into n x d. Files may
- * be gzip-compressed (zlib passes plain files through). */
+ * parsed straight into dense rows, whose width grows (doubling) while
+ * larger feature indices appear and is cut to the final dimension at the
+ * end. Files may be gzip-compressed (zlib passes plain files through). */
 #include "dataset.h"
 #include "text_reader.h"
 
@@ -9,87 +10,95 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- sparse store ---- */
+/* ---- row store ---- */
 
 typedef struct {
     int rows;
     int row_capacity;
     int *labels;        /* as written in the file */
     int *lines;         /* file line of each row, for error messages */
-    size_t *starts;     /* rows + 1 */
-    size_t entries;
-    size_t entry_capacity;
-    int *cols;          /* 0-based */
-    float *values;
+    float *x;           /* row_capacity x stride; rows beyond `rows` unset */
+    int stride;         /* columns allocated per row, >= max_col */
     int max_col;        /* 1-based, 0 when no feature seen */
     int dim;            /* the bound on columns, 0 for none */
-} sparse_store;
+} row_store;
 
-static void store_free(sparse_store *s)
+static void store_free(row_store *s)
 {
     free(s->labels);
     free(s->lines);
-    free(s->starts);
-    free(s->cols);
-    free(s->values);
+    free(s->x);
     memset(s, 0, sizeof *s);
 }
 
-static fcb_status store_begin_row(sparse_store *s, const fcb_line_reader *r, int label)
+static fcb_status store_begin_row(row_store *s, const fcb_line_reader *r, int label)
 {
     if (s->rows == INT_MAX - 1)
         return fcb_line_error(r, "too many rows");
-    if (s->rows + 1 >= s->row_capacity) {
-        int next = s->row_capacity ? (s->row_capacity > INT_MAX / 2 ? INT_MAX : 2 * s->row_capacity) : 1024;
+    if (s->rows == s->row_capacity) {
+        int next = s->row_capacity ? (s->row_capacity > INT_MAX / 2 ? INT_MAX - 1 : 2 * s->row_capacity) : 1024;
         int *labels = realloc(s->labels, (size_t)next * sizeof *labels);
         if (labels)
             s->labels = labels;
         int *lines = realloc(s->lines, (size_t)next * sizeof *lines);
         if (lines)
             s->lines = lines;
-        size_t *starts = realloc(s->starts, ((size_t)next + 1) * sizeof *starts);
-        if (starts)
-            s->starts = starts;
-        if (!labels || !lines || !starts)
-            return fcb_fail(FCB_ERR_NOMEM, "%s: cannot allocate %d rows", r->path, next);
+        float *x = s->stride > 0 ? realloc(s->x, (size_t)next * (size_t)s->stride * sizeof *x) : s->x;
+        if (x)
+            s->x = x;
+        if (!labels || !lines || (s->stride > 0 && !x))
+            return fcb_fail(FCB_ERR_NOMEM, "%s: cannot allocate %d rows of %d columns", r->path, next, s->stride);
         s->row_capacity = next;
     }
     s->labels[s->rows] = label;
     s->lines[s->rows] = r->number;
-    s->starts[s->rows] = s->entries;
+    if (s->stride > 0)
+        memset(s->x + (size_t)s->rows * s->stride, 0, (size_t)s->stride * sizeof *s->x);
     s->rows++;
-    s->starts[s->rows] = s->entries;
     return FCB_OK;
 }
 
-/* col is 1-based. */
-static fcb_status store_add(sparse_store *s, const fcb_line_reader *r, int col, float value)
+/* Makes room for column col (1-based) in every row, rows read so far
+ * copied into the wider layout. */
+static fcb_status store_widen(row_store *s, const char *path, int col)
 {
-    if (s->entries == s->entry_capacity) {
-        size_t next = s->entry_capacity ? 2 * s->entry_capacity : 4096;
-        int *cols = realloc(s->cols, next * sizeof *cols);
-        if (cols)
-            s->cols = cols;
-        float *values = realloc(s->values, next * sizeof *values);
-        if (values)
-            s->values = values;
-        if (!cols || !values)
-            return fcb_fail(FCB_ERR_NOMEM, "%s: cannot allocate %zu feature entries", r->path, next);
-        s->entry_capacity = next;
+    int next = s->dim > 0 ? s->dim : (s->stride > INT_MAX / 2 ? INT_MAX : 2 * s->stride);
+    if (next < col)
+        next = col;
+    if (next < 8 && s->dim == 0)
+        next = 8;
+    float *x = calloc((size_t)s->row_capacity * (size_t)next, sizeof *x);
+    if (!x)
+        return fcb_fail(FCB_ERR_NOMEM, "%s: cannot allocate %d rows of %d columns", path, s->row_capacity, next);
+    for (int i = 0; s->stride > 0 && i < s->rows; i++)
+        memcpy(x + (size_t)i * next, s->x + (size_t)i * s->stride, (size_t)s->stride * sizeof *x);
+    free(s->x);
+    s->x = x;
+    s->stride = next;
+    return FCB_OK;
+}
+
+/* col is 1-based; repeated features in a row add. */
+static fcb_status store_add(row_store *s, const fcb_line_reader *r, int col, float value)
+{
+    if (col > s->stride) {
+        fcb_status st = store_widen(s, r->path, col);
+        if (st != FCB_OK)
+            return st;
     }
-    s->cols[s->entries] = col - 1;
-    s->values[s->entries] = value;
-    s->entries++;
-    s->starts[s->rows] = s->entries;
+    float *cell = s->x + (size_t)(s->rows - 1) * s->stride + (col - 1);
+    *cell += value;
+    if (!isfinite(*cell))
+        return fcb_line_error(r, "feature column %d adds up beyond the float range", col);
     if (col > s->max_col)
         s->max_col = col;
     return FCB_OK;
 }
 
 /* Maps stored labels (label - label_offset must lie in [0, num_classes) when
- * num_classes > 0) and densifies into ds. Repeated features in a row add. */
-static fcb_status store_to_dataset(const sparse_store *s, const char *path, int dim, int num_classes,
-                                   int label_offset, fcb_dataset *ds)
+ * num_classes > 0) and hands the rows, cut to the final width, to ds. */
+static fcb_status store_to_dataset(row_store *s, const char *path, int dim, int num_classes, int label_offset,
+                                   fcb_dataset *ds)
 {
     if (s->rows == 0)
         return fcb_fail(FCB_ERR_FORMAT, "%s: no examples", path);
@@ -107,27 +116,29 @@ static fcb_status store_to_dataset(const sparse_store *s, const char *path, int 
         if (label > max_label)
             max_label = label;
     }
-    ds->x = calloc((size_t)s->rows * (size_t)d, sizeof *ds->x);
+    if (s->stride < d) { /* dim set and no row reached it: every row is still zero past stride */
+        fcb_status st = store_widen(s, path, d);
+        if (st != FCB_OK)
+            return st;
+    }
+    for (int i = 1; s->stride != d && i < s->rows; i++)
+        memmove(s->x + (size_t)i * d, s->x + (size_t)i * s->stride, (size_t)d * sizeof *s->x);
+    float *x = realloc(s->x, (size_t)s->rows * (size_t)d * sizeof *x);
+    if (x)
+        s->x = x;
     ds->y = malloc((size_t)s->rows * sizeof *ds->y);
-    if (!ds->x || !ds->y) {
-        fcb_dataset_free(ds);
+    if (!x || !ds->y) {
+        free(ds->y);
+        ds->y = NULL;
         return fcb_fail(FCB_ERR_NOMEM, "%s: cannot allocate a dense %d x %d matrix", path, s->rows, d);
     }
+    ds->x = s->x;
+    s->x = NULL;
     ds->n = s->rows;
     ds->d = d;
     ds->k = num_classes > 0 ? num_classes : max_label + 1;
-    for (int i = 0; i < s->rows; i++) {
-        float *row = ds->x + (size_t)i * d;
-        for (size_t e = s->starts[i]; e < s->starts[i + 1]; e++) {
-            row[s->cols[e]] += s->values[e];
-            if (!isfinite(row[s->cols[e]])) {
-                fcb_dataset_free(ds);
-                return fcb_fail(FCB_ERR_FORMAT, "%s:%d: feature column %d adds up beyond the float range", path,
-                                s->lines[i], s->cols[e] + 1);
-            }
-        }
+    for (int i = 0; i < s->rows; i++)
         ds->y[i] = s->labels[i] - label_offset;
-    }
     return FCB_OK;
 }
 
@@ -145,7 +156,7 @@ static fcb_status check_load_args(const char *what, const char *path, int dim, i
 
 /* ---- LibSVM / SVMlight ---- */
 
-static fcb_status parse_libsvm_feature(const fcb_line_reader *r, char *token, int dim, sparse_store *s)
+static fcb_status parse_libsvm_feature(const fcb_line_reader *r, char *token, int dim, row_store *s)
 {
     if (strncmp(token, "qid:", 4) == 0)
         return FCB_OK; /* SVMlight ranking groups carry no feature */
@@ -167,7 +178,7 @@ static fcb_status parse_libsvm_feature(const fcb_line_reader *r, char *token, in
 
 static fcb_status parse_libsvm_line(void *store, const fcb_line_reader *r)
 {
-    sparse_store *s = store;
+    row_store *s = store;
     char *hash = strchr(r->line, '#');
     if (hash)
         *hash = '\0';
@@ -186,7 +197,7 @@ static fcb_status parse_libsvm_line(void *store, const fcb_line_reader *r)
 
 /* Reads every line of path through parse into s; s is the caller's to free. */
 static fcb_status read_rows(const char *format, const char *path, int dim, int num_classes,
-                            fcb_dataset *ds, fcb_line_parser parse, sparse_store *s)
+                            fcb_dataset *ds, fcb_line_parser parse, row_store *s)
 {
     memset(s, 0, sizeof *s);
     fcb_status st = check_load_args(format, path, dim, num_classes, ds);
@@ -198,7 +209,7 @@ static fcb_status read_rows(const char *format, const char *path, int dim, int n
 
 fcb_status fcb_dataset_load_libsvm(const char *path, int dim, int num_classes, fcb_dataset *ds)
 {
-    sparse_store s;
+    row_store s;
     fcb_status st = read_rows("libsvm", path, dim, num_classes, ds, parse_libsvm_line, &s);
     if (st == FCB_OK) {
         /* Labels 1..K become 0..K-1; labels that start at 0 stay as they are. */
@@ -244,7 +255,7 @@ static fcb_status parse_vw_header(const fcb_line_reader *r, char *header, int *l
 
 static fcb_status parse_vw_line(void *store, const fcb_line_reader *r)
 {
-    sparse_store *s = store;
+    row_store *s = store;
     char *header, *features;
     fcb_status st = fcb_vw_split_line(r, &header, &features);
     if (st != FCB_OK || !header)
@@ -260,7 +271,7 @@ static fcb_status parse_vw_line(void *store, const fcb_line_reader *r)
 
 fcb_status fcb_dataset_load_vw(const char *path, int dim, int num_classes, fcb_dataset *ds)
 {
-    sparse_store s;
+    row_store s;
     fcb_status st = read_rows("vw", path, dim, num_classes, ds, parse_vw_line, &s);
     if (st == FCB_OK)
         st = store_to_dataset(&s, path, dim, num_classes, 1, ds);

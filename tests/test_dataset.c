@@ -746,6 +746,40 @@ static void test_text_across_read_chunks(void **state)
     free(text);
 }
 
+/* Rows are dense while they are read, and widen as larger indices appear:
+ * a diagonal file whose width grows with every row, loaded without and with
+ * dim, keeps every value in its place and zeros elsewhere. */
+static void test_text_rows_widen(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    size_t cap = (size_t)N * 24;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    size_t used = 0;
+    for (int i = 0; i < N; i++)
+        used += (size_t)snprintf(text + used, cap - used, "%d %d:%d.5\n", i % 3, i + 1, i);
+    const char *path = write_text("diagonal.libsvm", text);
+    free(text);
+    const int dims[2] = {0, N + 17};
+    for (int t = 0; t < 2; t++) {
+        fcb_dataset ds;
+        assert_int_equal(fcb_dataset_load_libsvm(path, dims[t], 0, &ds), FCB_OK);
+        assert_int_equal(ds.n, N);
+        assert_int_equal(ds.d, t == 0 ? N : N + 17);
+        for (int i = 0; i < N; i++) {
+            const float *row = ds.x + (size_t)i * ds.d;
+            for (int j = 0; j < ds.d; j++) {
+                float want = j == i ? (float)i + 0.5f : 0.0f;
+                if (row[j] != want)
+                    fail_msg("dim %d: x[%d][%d] = %g, want %g", dims[t], i, j, row[j], want);
+            }
+            assert_int_equal(ds.y[i], i % 3);
+        }
+        fcb_dataset_free(&ds);
+    }
+}
+
 /* ---- split ---- */
 
 static void make_indexed_dataset(fcb_dataset *ds, int n)
@@ -847,6 +881,7 @@ int main(void)
         cmocka_unit_test(test_text_missing_and_empty),
         cmocka_unit_test(test_text_long_line_without_newline),
         cmocka_unit_test(test_text_across_read_chunks),
+        cmocka_unit_test(test_text_rows_widen),
         cmocka_unit_test(test_split),
     };
     return cmocka_run_group_tests(tests, make_temp_dir, remove_temp_dir);
