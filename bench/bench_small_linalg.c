@@ -2,7 +2,8 @@
  * LAPACK and BLAS, in the same run, for d from 8 to 128: the Cholesky factor
  * of a d x d precision (plain loops vs dpotrf) and the widths |L^-1 x|^2 of
  * a round's 16 rows (loops over tiles of 8 rows vs one dtrsm). Each cell is
- * the median of 5 timings of K = 10 actions, as one round does them. The
+ * the median of 5 timings of K = 10 actions, as one round does them, with
+ * the solve for the posterior mean (loops vs two dtrsv) between them. The
  * ratio (BLAS time / loops time) backs FCB_SMALL_DIM: loops below it, BLAS
  * above. Prints a markdown table (docs/performance.md, "Small kernels"). */
 #include <cblas.h>
@@ -115,6 +116,26 @@ static void factor_lapack(bench_case *c)
     }
 }
 
+static void solve_loops(bench_case *c)
+{
+    size_t dd = (size_t)c->d * c->d;
+    for (int a = 0; a < ACTIONS; a++) {
+        memcpy(c->work, c->rows, (size_t)c->d * sizeof(double));
+        fcb_cholesky_solve_loops(c->factor + a * dd, c->d, c->work);
+    }
+}
+
+static void solve_blas(bench_case *c)
+{
+    size_t dd = (size_t)c->d * c->d;
+    for (int a = 0; a < ACTIONS; a++) {
+        memcpy(c->work, c->rows, (size_t)c->d * sizeof(double));
+        cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, c->d, c->factor + a * dd, c->d, c->work,
+                    1);
+        cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, c->d, c->factor + a * dd, c->d, c->work, 1);
+    }
+}
+
 static void widths_loops(bench_case *c)
 {
     size_t dd = (size_t)c->d * c->d;
@@ -152,17 +173,19 @@ int main(void)
 {
     openblas_set_num_threads(1);
     const int dims[] = {8, 16, 21, 32, 48, 64, 96, 128};
-    printf("| d | factor: dpotrf (µs) | factor: loops (µs) | dpotrf / loops | widths: dtrsm (µs) | widths: loops "
-           "(µs) | dtrsm / loops | kernel used |\n");
-    printf("|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    printf("| d | factor: dpotrf (µs) | factor: loops (µs) | dpotrf / loops | solve: 2 dtrsv (µs) | solve: loops (µs) "
+           "| dtrsv / loops | widths: dtrsm (µs) | widths: loops (µs) | dtrsm / loops | kernels used |\n");
+    printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
         bench_case c;
         case_init(&c, dims[i]);
         int rounds = (int)(2e8 / ((double)dims[i] * dims[i] * dims[i] * ACTIONS)) + 20;
         double lapack = median_us(&c, factor_lapack, rounds), loops = median_us(&c, factor_loops, rounds);
+        double trsv = median_us(&c, solve_blas, rounds), solve = median_us(&c, solve_loops, rounds);
         double blas = median_us(&c, widths_blas, rounds), tiles = median_us(&c, widths_loops, rounds);
-        printf("| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %s |\n", dims[i], lapack, loops, lapack / loops, blas,
-               tiles, blas / tiles, dims[i] <= FCB_SMALL_DIM ? "loops" : "LAPACK / BLAS");
+        printf("| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %s |\n", dims[i], lapack, loops,
+               lapack / loops, trsv, solve, trsv / solve, blas, tiles, blas / tiles,
+               dims[i] <= FCB_SMALL_DIM ? "loops" : "LAPACK / BLAS");
         case_free(&c);
     }
     return 0;

@@ -348,9 +348,7 @@ static fcb_status solve_full_action(fcb_linposterior *post, const fcb_linstats *
                         "linposterior_solve: action %d: precision lambda I + A is not positive "
                         "definite (Cholesky fails at column %d)",
                         action, info);
-    double *theta = post->theta + (size_t)action * dim;
-    cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, dim, L, dim, theta, 1);
-    cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, dim, L, dim, theta, 1);
+    fcb_cholesky_solve(L, dim, post->theta + (size_t)action * dim);
     return FCB_OK;
 }
 

@@ -52,6 +52,53 @@ int fcb_cholesky_lower(double *a, int n)
     return info;
 }
 
+/* Column-oriented substitutions: once x_j is known it is scattered into the
+ * rest, so the inner loops are independent updates rather than one long
+ * dot product, and the divisions (one per row) are taken first. */
+void fcb_cholesky_solve_loops(const double *L, int n, double *x)
+{
+    enum { MAX_INLINE = FCB_SMALL_DIM };
+    double inverse[MAX_INLINE];
+    if (n > MAX_INLINE) { /* not the small path: the kernel alone, for tests */
+        for (int j = 0; j < n; j++) {
+            x[j] /= L[(size_t)j * n + j];
+            for (int i = j + 1; i < n; i++)
+                x[i] -= L[(size_t)i * n + j] * x[j];
+        }
+        for (int j = n - 1; j >= 0; j--) {
+            x[j] /= L[(size_t)j * n + j];
+            for (int i = 0; i < j; i++)
+                x[i] -= L[(size_t)j * n + i] * x[j];
+        }
+        return;
+    }
+    for (int j = 0; j < n; j++)
+        inverse[j] = 1.0 / L[(size_t)j * n + j];
+    for (int j = 0; j < n; j++) { /* L y = x */
+        double value = x[j] * inverse[j];
+        x[j] = value;
+        for (int i = j + 1; i < n; i++)
+            x[i] -= L[(size_t)i * n + j] * value;
+    }
+    for (int j = n - 1; j >= 0; j--) { /* L^T z = y: row j of L updates x[0..j) */
+        double value = x[j] * inverse[j];
+        x[j] = value;
+        const double *row_j = L + (size_t)j * n;
+        for (int i = 0; i < j; i++)
+            x[i] -= row_j[i] * value;
+    }
+}
+
+void fcb_cholesky_solve(const double *L, int n, double *x)
+{
+    if (n <= FCB_SMALL_DIM) {
+        fcb_cholesky_solve_loops(L, n, x);
+        return;
+    }
+    cblas_dtrsv(CblasRowMajor, CblasLower, CblasNoTrans, CblasNonUnit, n, L, n, x, 1);
+    cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, n, L, n, x, 1);
+}
+
 /* Forward substitution L z = x for up to FCB_SMALL_TILE rows at once, the
  * tile stored transposed (z[j * TILE + r]) so that the innermost loop runs
  * over the rows and vectorises; missing rows are zeros. */

@@ -1,15 +1,15 @@
 #ifndef FEDCB_SMALL_LINALG_H
 #define FEDCB_SMALL_LINALG_H
 
-/* The two dense kernels of linear bandits on one action's d x d precision,
- * row-major: its Cholesky factor, and the widths |L^-1 x|^2 of a batch of
- * rows. A round refactors every action and scores a few rows, so d is
+/* The dense kernels of linear bandits on one action's d x d precision,
+ * row-major: its Cholesky factor, the solve for the posterior mean, and the
+ * widths |L^-1 x|^2 of a batch of rows. A round refactors every action and scores a few rows, so d is
  * small (21 on the bake-off workload) and the call overhead of LAPACK and
  * BLAS dominates; up to FCB_SMALL_DIM plain loops over eight rows at a time
- * do the same arithmetic faster (bench/bench_small_linalg: 1.3x for the
- * factor and 2.1x for the widths at d = 21, about even at d = 48, slower
- * from d = 64), above it dpotrf and dtrsm do. The two agree to rounding,
- * not bit for bit. */
+ * do the same arithmetic faster (bench/bench_small_linalg: at d = 21 1.3x
+ * for the factor, 1.6x for the solve, 2.1x for the widths; about even at
+ * d = 48, slower from d = 64), above it dpotrf, dtrsv and dtrsm do. The two
+ * agree to rounding, not bit for bit. */
 enum { FCB_SMALL_DIM = 48, FCB_SMALL_TILE = 8 };
 
 /* a (n x n, symmetric) becomes its lower Cholesky factor L with a = L L^T,
@@ -22,8 +22,13 @@ int fcb_cholesky_lower(double *a, int n);
 void fcb_lower_solve_norms(const double *L, int n, const double *x, int rows, double *work, double *sq_norms,
                            int stride);
 
+/* x becomes (L L^T)^-1 x: forward then backward substitution, in place
+ * (the posterior mean of a linear bandit from its right-hand side). */
+void fcb_cholesky_solve(const double *L, int n, double *x);
+
 /* The loop kernels alone, whatever n (for tests and bench/). */
 int fcb_cholesky_lower_loops(double *a, int n);
+void fcb_cholesky_solve_loops(const double *L, int n, double *x);
 void fcb_lower_solve_norms_loops(const double *L, int n, const double *x, int rows, double *work, double *sq_norms,
                                  int stride);
 
