@@ -76,8 +76,20 @@ static void add_full_block(fcb_linstats *stats, int action, const double *rows,
     int dim = stats->dim;
     double *A = stats->A + (size_t)action * dim * dim;
     double *b = stats->b + (size_t)action * dim;
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, dim, m, 1.0, rows, dim, 1.0, A, dim);
-    cblas_dgemv(CblasRowMajor, CblasTrans, m, dim, 1.0, rows, dim, rewards, 1, 1.0, b, 1);
+    if (dim > FCB_SMALL_DIM) {
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, dim, m, 1.0, rows, dim, 1.0, A, dim);
+        cblas_dgemv(CblasRowMajor, CblasTrans, m, dim, 1.0, rows, dim, rewards, 1, 1.0, b, 1);
+        return;
+    }
+    for (int r = 0; r < m; r++) { /* small: loops beat the BLAS calls (models/small_linalg.h) */
+        const double *x = rows + (size_t)r * dim;
+        for (int i = 0; i < dim; i++) {
+            double *A_i = A + (size_t)i * dim;
+            for (int j = 0; j <= i; j++)
+                A_i[j] += x[i] * x[j];
+            b[i] += rewards[r] * x[i];
+        }
+    }
 }
 
 static void add_diagonal_row(fcb_linstats *stats, int action, const float *row, double reward)
@@ -588,8 +600,21 @@ static void score_chunk(fcb_linposterior *post, const batch_parts *p, const floa
     size_t block = (size_t)rows * dim;
     for (size_t i = 0; i < block; i++)
         p->x[i] = phi[i];
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, dim, 1.0, p->x, dim, post->theta, dim, 0.0,
-                mean, k);
+    if (dim > FCB_SMALL_DIM) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, dim, 1.0, p->x, dim, post->theta, dim, 0.0,
+                    mean, k);
+    } else { /* a few thousand products: loops beat dgemm's call and buffer lock */
+        for (int i = 0; i < rows; i++) {
+            const double *x = p->x + (size_t)i * dim;
+            for (int a = 0; a < k; a++) {
+                const double *t = post->theta + (size_t)a * dim;
+                double sum = 0.0;
+                for (int j = 0; j < dim; j++)
+                    sum += x[j] * t[j];
+                mean[(size_t)i * k + a] = sum;
+            }
+        }
+    }
     chunk_widths(post, p, rows, width);
 }
 
