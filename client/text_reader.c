@@ -385,21 +385,19 @@ static char *next_feature(char **cursor, float *value, const char **value_text, 
     *value_text = s;
     double v = 0.0;
     const char *end = parse_decimal_prefix(s, &v);
-    if (end != NULL && (*end == '\0' || fcb_is_space(*end))) {
-        *value = (float)v; /* |v| < 2^53 * 1e22, within the float range */
+    int fast = end != NULL && (*end == '\0' || fcb_is_space(*end));
+    if (fast) {
+        *value = (float)v; /* at most 2^53 * 10^22, about 9e37: within the float range */
         s = (char *)end;
-    } else {
+    } else { /* cut the token out for fcb_parse_float */
         while (*s != '\0' && !fcb_is_space(*s))
             s++;
-        if (*s != '\0')
-            *s++ = '\0';
-        *bad_value = !fcb_parse_float(*value_text, value);
-        *cursor = s;
-        return name;
     }
     if (*s != '\0')
         *s++ = '\0';
     *cursor = s;
+    if (!fast)
+        *bad_value = !fcb_parse_float(*value_text, value);
     return name;
 }
 

@@ -101,7 +101,9 @@ void fcb_cholesky_solve(const double *L, int n, double *x)
 
 /* Forward substitution L z = x for up to FCB_SMALL_TILE rows at once, the
  * tile stored transposed (z[j * TILE + r]) so that the innermost loop runs
- * over the rows and vectorises; missing rows are zeros. */
+ * over the rows and vectorises; missing rows are zeros. Each z_j sums its
+ * j terms into two accumulators (even and odd k): one chain of dependent
+ * multiply-subtracts was the loop's bound. */
 static void solve_norms_tile(const double *L, int n, const double *x, int rows, double *z, double *sq_norms,
                              int stride)
 {
@@ -113,15 +115,29 @@ static void solve_norms_tile(const double *L, int n, const double *x, int rows, 
     for (int j = 0; j < n; j++) {
         const double *row_j = L + (size_t)j * n;
         double *z_j = z + j * TILE;
-        for (int k = 0; k < j; k++) {
+        double even[TILE], odd[TILE];
+        for (int r = 0; r < TILE; r++) {
+            even[r] = z_j[r];
+            odd[r] = 0.0;
+        }
+        int k = 0;
+        for (; k + 1 < j; k += 2) {
+            double l_even = row_j[k], l_odd = row_j[k + 1];
+            const double *z_even = z + k * TILE, *z_odd = z_even + TILE;
+            for (int r = 0; r < TILE; r++) {
+                even[r] -= l_even * z_even[r];
+                odd[r] -= l_odd * z_odd[r];
+            }
+        }
+        if (k < j) {
             double l = row_j[k];
             const double *z_k = z + k * TILE;
             for (int r = 0; r < TILE; r++)
-                z_j[r] -= l * z_k[r];
+                even[r] -= l * z_k[r];
         }
         double inverse = 1.0 / row_j[j];
         for (int r = 0; r < TILE; r++)
-            z_j[r] *= inverse;
+            z_j[r] = (even[r] + odd[r]) * inverse;
     }
     double sums[TILE] = {0};
     for (int j = 0; j < n; j++) {
