@@ -6,10 +6,10 @@
  * widths |L^-1 x|^2 of a batch of rows. A round refactors every action and scores a few rows, so d is
  * small (21 on the bake-off workload) and the call overhead of LAPACK and
  * BLAS dominates; up to FCB_SMALL_DIM plain loops over eight rows at a time
- * do the same arithmetic faster (bench/bench_small_linalg: at d = 21 1.3x
- * for the factor, 1.6x for the solve, 2.1x for the widths; about even at
- * d = 48, slower from d = 64), above it dpotrf, dtrsv and dtrsm do. The two
- * agree to rounding, not bit for bit. */
+ * do the same arithmetic faster (bench/bench_small_linalg at d = 21: 1.25x
+ * for the factor, 1.65x for the solve, 2.9x for the widths; at d = 48 the
+ * factor is about even, from d = 64 the solve is slower), above it dpotrf,
+ * dtrsv and dtrsm do. The two agree to rounding, not bit for bit. */
 enum { FCB_SMALL_DIM = 48, FCB_SMALL_TILE = 8 };
 
 /* a (n x n, symmetric) becomes its lower Cholesky factor L with a = L L^T,
