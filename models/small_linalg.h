@@ -3,10 +3,10 @@
 
 /* The dense kernels of linear bandits on one action's d x d precision,
  * row-major: its Cholesky factor, the solve for the posterior mean, and the
- * widths |L^-1 x|^2 of a batch of rows. A round refactors every action and scores a few rows, so d is
- * small (21 on the bake-off workload) and the call overhead of LAPACK and
- * BLAS dominates; up to FCB_SMALL_DIM plain loops over eight rows at a time
- * do the same arithmetic faster (bench/bench_small_linalg at d = 21: 1.25x
+ * widths |L^-1 x|^2 of a batch of rows. A round refactors every action
+ * and scores a few rows, so d is small (21 on the bake-off workload) and
+ * the call overhead of LAPACK and BLAS dominates; up to FCB_SMALL_DIM plain
+ * loops (the widths eight rows at a time) do the same arithmetic faster (bench/bench_small_linalg at d = 21: 1.25x
  * for the factor, 1.65x for the solve, 2.9x for the widths; at d = 48 the
  * factor is about even, from d = 64 the solve is slower), above it dpotrf,
  * dtrsv and dtrsm do. The two agree to rounding, not bit for bit. */
