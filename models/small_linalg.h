@@ -3,13 +3,14 @@
 
 /* The dense kernels of linear bandits on one action's d x d precision,
  * row-major: its Cholesky factor, the solve for the posterior mean, and the
- * widths |L^-1 x|^2 of a batch of rows. A round refactors every action
- * and scores a few rows, so d is small (21 on the bake-off workload) and
- * the call overhead of LAPACK and BLAS dominates; up to FCB_SMALL_DIM plain
- * loops (the widths eight rows at a time) do the same arithmetic faster (bench/bench_small_linalg at d = 21: 1.25x
- * for the factor, 1.65x for the solve, 2.9x for the widths; at d = 48 the
- * factor is about even, from d = 64 the solve is slower), above it dpotrf,
- * dtrsv and dtrsm do. The two agree to rounding, not bit for bit. */
+ * widths |L^-1 x|^2 of a batch of rows. A round refactors every action and
+ * scores a few rows, so d is small (21 on the bake-off workload) and the
+ * call overhead of LAPACK and BLAS dominates; up to FCB_SMALL_DIM plain
+ * loops (the widths eight rows at a time) do the same arithmetic faster
+ * (bench/bench_small_linalg at d = 21: 1.25x for the factor, 1.65x for the
+ * solve, 2.9x for the widths; at d = 48 the factor is about even, from
+ * d = 64 the solve is slower), above it dpotrf, dtrsv and dtrsm do. The two
+ * agree to rounding, not bit for bit. */
 enum { FCB_SMALL_DIM = 48, FCB_SMALL_TILE = 8 };
 
 /* a (n x n, symmetric) becomes its lower Cholesky factor L with a = L L^T,
