@@ -76,20 +76,33 @@ static void add_full_block(fcb_linstats *stats, int action, const double *rows,
     int dim = stats->dim;
     double *A = stats->A + (size_t)action * dim * dim;
     double *b = stats->b + (size_t)action * dim;
-    if (dim > FCB_SMALL_DIM) {
-        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, dim, m, 1.0, rows, dim, 1.0, A, dim);
-        cblas_dgemv(CblasRowMajor, CblasTrans, m, dim, 1.0, rows, dim, rewards, 1, 1.0, b, 1);
-        return;
-    }
-    for (int r = 0; r < m; r++) { /* small: loops beat the BLAS calls (models/small_linalg.h) */
-        const double *x = rows + (size_t)r * dim;
-        for (int i = 0; i < dim; i++) {
-            double *A_i = A + (size_t)i * dim;
-            for (int j = 0; j <= i; j++)
-                A_i[j] += x[i] * x[j];
-            b[i] += rewards[r] * x[i];
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, dim, m, 1.0, rows, dim, 1.0, A, dim);
+    cblas_dgemv(CblasRowMajor, CblasTrans, m, dim, 1.0, rows, dim, rewards, 1, 1.0, b, 1);
+}
+
+/* Up to FCB_SMALL_DIM features loops beat the BLAS calls (models/small_linalg.h):
+ * each row goes straight from phi into its action's lower triangle of A and
+ * into b, in row order, with no buffer. */
+static void add_full_rows_small(fcb_linstats *stats, const float *phi, int n, const int *actions,
+                                const float *rewards)
+{
+    int dim = stats->dim;
+    for (int i = 0; i < n; i++) {
+        int a = actions[i];
+        const float *x = phi + (size_t)i * dim;
+        double *A = stats->A + (size_t)a * dim * dim, *b = stats->b + (size_t)a * dim;
+        double reward = rewards[i];
+        for (int p = 0; p < dim; p++) {
+            double x_p = x[p];
+            double *A_p = A + (size_t)p * dim;
+            for (int q = 0; q <= p; q++)
+                A_p[q] += x_p * (double)x[q];
+            b[p] += reward * x_p;
         }
+        stats->count[a] += 1.0;
     }
+    for (int a = 0; a < stats->num_actions; a++)
+        mirror_lower(stats->A + (size_t)a * dim * dim, dim);
 }
 
 static void add_diagonal_row(fcb_linstats *stats, int action, const float *row, double reward)
@@ -126,11 +139,11 @@ static fcb_status check_add_inputs(const fcb_linstats *stats, const float *phi, 
     return FCB_OK;
 }
 
-/* The full-covariance update gathers each action's rows, converted to
- * double, into blocks of LINSTATS_ADD_BLOCK rows and applies one dsyrk per
- * block. The struct has no scratch field, so the block buffer is allocated
- * once per call (not per row); all inputs are checked first, so a failing
- * call leaves the statistics unchanged. A is kept symmetric-complete: both
+/* Above FCB_SMALL_DIM the full-covariance update gathers each action's
+ * rows, converted to double, into blocks of LINSTATS_ADD_BLOCK rows and
+ * applies one dsyrk per block. The struct has no scratch field, so the
+ * block buffer is allocated once per call (not per row). All inputs are
+ * checked first, so a failing call leaves the statistics unchanged. A is kept symmetric-complete: both
  * triangles hold the same values, in memory and in the flat form. */
 fcb_status fcb_linstats_add(fcb_linstats *stats, const float *phi, int n, const int *actions,
                             const float *rewards)
@@ -146,6 +159,10 @@ fcb_status fcb_linstats_add(fcb_linstats *stats, const float *phi, int n, const 
             add_diagonal_row(stats, actions[i], phi + (size_t)i * dim, rewards[i]);
             stats->count[actions[i]] += 1.0;
         }
+        return FCB_OK;
+    }
+    if (dim <= FCB_SMALL_DIM) {
+        add_full_rows_small(stats, phi, n, actions, rewards);
         return FCB_OK;
     }
     int block = n < LINSTATS_ADD_BLOCK ? n : LINSTATS_ADD_BLOCK;

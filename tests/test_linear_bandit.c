@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "linear_bandit.h"
+#include "small_linalg.h"
 
 enum { K = 3, DIM = 6, ROWS = 457 };
 
@@ -197,6 +198,60 @@ static void test_add_matches_naive_sums(void **state)
         fcb_linstats_zero(&stats);
         for (size_t i = 0; i < fcb_linstats_flat_size(&stats) - K * DIM - K; i++)
             assert_true(stats.A[i] == 0.0);
+        fcb_linstats_free(&stats);
+    }
+}
+
+/* The update takes loops up to FCB_SMALL_DIM features and dsyrk/dgemv
+ * blocks above: both against a plain double sum, on 300 rows (more than one
+ * block of 256), A symmetric-complete. */
+static void test_add_small_and_blas_paths(void **state)
+{
+    (void)state;
+    enum { N = 300, ACTIONS = 3, MAX_DIM = 60 };
+    const int dims[] = {1, FCB_SMALL_DIM, FCB_SMALL_DIM + 1, MAX_DIM};
+    static float phi[N * MAX_DIM];
+    static double want_A[ACTIONS * MAX_DIM * MAX_DIM];
+    double want_b[ACTIONS * MAX_DIM], want_count[ACTIONS];
+    int actions[N];
+    float rewards[N];
+    fcb_rng rng;
+    fcb_rng_init(&rng, 31, FCB_STREAM_TEST, 0, 0);
+    for (size_t t = 0; t < sizeof dims / sizeof dims[0]; t++) {
+        int d = dims[t];
+        for (int i = 0; i < N; i++) {
+            actions[i] = (int)(fcb_rng_u32(&rng) % ACTIONS);
+            rewards[i] = (float)fcb_rng_uniform(&rng);
+            for (int j = 0; j < d; j++)
+                phi[i * d + j] = (float)(2.0 * fcb_rng_uniform(&rng) - 1.0);
+        }
+        memset(want_A, 0, sizeof want_A);
+        memset(want_b, 0, sizeof want_b);
+        memset(want_count, 0, sizeof want_count);
+        for (int i = 0; i < N; i++) {
+            int a = actions[i];
+            for (int p = 0; p < d; p++) {
+                for (int q = 0; q < d; q++)
+                    want_A[(a * d + p) * d + q] += (double)phi[i * d + p] * phi[i * d + q];
+                want_b[a * d + p] += (double)rewards[i] * phi[i * d + p];
+            }
+            want_count[a] += 1.0;
+        }
+        fcb_linstats stats;
+        assert_int_equal(fcb_linstats_init(&stats, ACTIONS, d, 0), FCB_OK);
+        assert_int_equal(fcb_linstats_add(&stats, phi, N, actions, rewards), FCB_OK);
+        for (int i = 0; i < ACTIONS * d * d; i++) {
+            if (fabs(stats.A[i] - want_A[i]) > 1e-12 * (1.0 + fabs(want_A[i])))
+                fail_msg("d = %d: A[%d] = %.17g, plain sum %.17g", d, i, stats.A[i], want_A[i]);
+        }
+        for (int i = 0; i < ACTIONS * d; i++)
+            assert_true(fabs(stats.b[i] - want_b[i]) <= 1e-12 * (1.0 + fabs(want_b[i])));
+        for (int a = 0; a < ACTIONS; a++) {
+            assert_true(stats.count[a] == want_count[a]);
+            for (int p = 0; p < d; p++)
+                for (int q = 0; q < p; q++)
+                    assert_true(stats.A[(a * d + p) * d + q] == stats.A[(a * d + q) * d + p]);
+        }
         fcb_linstats_free(&stats);
     }
 }
@@ -700,6 +755,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_matches_naive_sums),
+        cmocka_unit_test(test_add_small_and_blas_paths),
         cmocka_unit_test(test_merge_of_shards_equals_whole),
         cmocka_unit_test(test_flat_round_trip),
         cmocka_unit_test(test_posterior_mean_is_ridge_solution),
