@@ -103,10 +103,7 @@ static fcb_status put_defense_metrics(fcb_json_line *line, const fcb_run_context
     fcb_status st = fcb_federation_privacy(ctx->fed, &privacy);
     if (st != FCB_OK)
         return st;
-    if (isfinite(privacy.epsilon))
-        fcb_json_line_real(line, "epsilon", privacy.epsilon);
-    else
-        fcb_json_line_null(line, "epsilon");
+    fcb_json_line_real(line, "epsilon", privacy.epsilon); /* null when infinite (no noise) */
     fcb_json_line_real(line, "delta", privacy.delta);
     fcb_json_line_real(line, "clip_norm", t->clip_norm);
     fcb_json_line_real(line, "clipped_fraction", t->updates ? (double)t->clipped / t->updates : 0.0);

@@ -183,11 +183,6 @@ int fcb_parse_int(const char *s, int *out)
     return 1;
 }
 
-/* Clinger's fast path: a decimal whose significant digits form an integer
- * m <= 2^53, scaled by 10^e with |e| <= 22, is m * 10^e or m / 10^-e: one
- * correctly rounded operation on two exact doubles, so it is exactly what
- * strtod gives. Other input (more digits, larger exponents, hex, inf, nan,
- * anything malformed) returns 0 and goes to strtod. */
 static int is_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -209,6 +204,12 @@ static const char *accumulate_digits(const char *p, uint64_t *m)
     return p;
 }
 
+/* Clinger's fast path: a decimal whose significant digits form an integer
+ * m <= 2^53, scaled by 10^e with |e| <= 22, is m * 10^e or m / 10^-e: one
+ * correctly rounded operation on two exact doubles, so it is exactly what
+ * strtod gives. Returns the first character after the number, or NULL for
+ * other input (more digits, larger exponents, hex, inf, nan, anything
+ * malformed), which goes to strtod. */
 static const char *parse_decimal_prefix(const char *s, double *out)
 {
     static const double powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
@@ -248,7 +249,7 @@ static const char *parse_decimal_prefix(const char *s, double *out)
         if (*p == '-' || *p == '+')
             p++;
         int e = 0, exponent_digits = 0;
-        for (; *p >= '0' && *p <= '9' && exponent_digits < 4; p++, exponent_digits++)
+        for (; is_digit(*p) && exponent_digits < 4; p++, exponent_digits++)
             e = e * 10 + (*p - '0');
         if (exponent_digits == 0 || exponent_digits == 4)
             return NULL;

@@ -101,8 +101,14 @@ static void add_full_rows_small(fcb_linstats *stats, const float *phi, int n, co
         }
         stats->count[a] += 1.0;
     }
-    for (int a = 0; a < stats->num_actions; a++)
-        mirror_lower(stats->A + (size_t)a * dim * dim, dim);
+    for (int a = 0; a < stats->num_actions; a++) { /* only the actions taken changed */
+        for (int i = 0; i < n; i++) {
+            if (actions[i] == a) {
+                mirror_lower(stats->A + (size_t)a * dim * dim, dim);
+                break;
+            }
+        }
+    }
 }
 
 static void add_diagonal_row(fcb_linstats *stats, int action, const float *row, double reward)
@@ -143,8 +149,9 @@ static fcb_status check_add_inputs(const fcb_linstats *stats, const float *phi, 
  * rows, converted to double, into blocks of LINSTATS_ADD_BLOCK rows and
  * applies one dsyrk per block. The struct has no scratch field, so the
  * block buffer is allocated once per call (not per row). All inputs are
- * checked first, so a failing call leaves the statistics unchanged. A is kept symmetric-complete: both
- * triangles hold the same values, in memory and in the flat form. */
+ * checked first, so a failing call leaves the statistics unchanged. A is
+ * kept symmetric-complete: both triangles hold the same values, in memory
+ * and in the flat form. */
 fcb_status fcb_linstats_add(fcb_linstats *stats, const float *phi, int n, const int *actions,
                             const float *rewards)
 {
