@@ -1,7 +1,8 @@
 /* The linear bandits' two small kernels (models/small_linalg.c) against
  * LAPACK and BLAS, in the same run, for d from 8 to 128: the Cholesky factor
  * of a d x d precision (plain loops vs dpotrf) and the widths |L^-1 x|^2 of
- * a round's 16 rows (loops over tiles of 8 rows vs one dtrsm). Each cell is
+ * a round's 16 rows (loops over tiles of 16 rows, portable and AVX2, vs one
+ * dtrsm per action). Each cell is
  * the median of 5 timings of K = 10 actions, as one round does them, with
  * the solve for the posterior mean (loops vs two dtrsv) between them. The
  * ratio (BLAS time / loops time) backs FCB_SMALL_DIM: loops below it, BLAS
@@ -61,7 +62,7 @@ static void case_init(bench_case *c, int d)
     c->precision = checked_malloc(ACTIONS * dd * sizeof(double));
     c->factor = checked_malloc(ACTIONS * dd * sizeof(double));
     c->rows = checked_malloc((size_t)ROWS * d * sizeof(double));
-    c->work = checked_malloc((size_t)ROWS * d * sizeof(double));
+    c->work = checked_malloc((size_t)(ROWS > 32 ? ROWS : 32) * d * sizeof(double));
     c->norms = checked_malloc((size_t)ROWS * ACTIONS * sizeof(double));
     double *v = checked_malloc((size_t)d * sizeof(double));
     fcb_rng rng;
@@ -138,9 +139,12 @@ static void solve_blas(bench_case *c)
 
 static void widths_loops(bench_case *c)
 {
-    size_t dd = (size_t)c->d * c->d;
-    for (int a = 0; a < ACTIONS; a++)
-        fcb_lower_solve_norms_loops(c->factor + a * dd, c->d, c->rows, ROWS, c->work, c->norms + a, ACTIONS);
+    fcb_lower_solve_norms_loops(c->factor, ACTIONS, c->d, c->rows, ROWS, c->work, c->norms, 1);
+}
+
+static void widths_portable(bench_case *c)
+{
+    fcb_lower_solve_norms_loops(c->factor, ACTIONS, c->d, c->rows, ROWS, c->work, c->norms, 0);
 }
 
 static void widths_blas(bench_case *c)
@@ -174,19 +178,23 @@ int main(void)
     openblas_set_num_threads(1);
     const int dims[] = {8, 16, 21, 32, 48, 64, 96, 128};
     printf("| d | factor: dpotrf (µs) | factor: loops (µs) | dpotrf / loops | solve: 2 dtrsv (µs) | solve: loops (µs) "
-           "| dtrsv / loops | widths: dtrsm (µs) | widths: loops (µs) | dtrsm / loops | kernels used |\n");
-    printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+           "| dtrsv / loops | widths: dtrsm (µs) | widths: loops, portable (µs) | widths: loops, AVX2 (µs) "
+           "| dtrsm / best loops | kernels used |\n");
+    printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
         bench_case c;
         case_init(&c, dims[i]);
         int rounds = (int)(2e8 / ((double)dims[i] * dims[i] * dims[i] * ACTIONS)) + 20;
         double lapack = median_us(&c, factor_lapack, rounds), loops = median_us(&c, factor_loops, rounds);
         double trsv = median_us(&c, solve_blas, rounds), solve = median_us(&c, solve_loops, rounds);
-        double blas = median_us(&c, widths_blas, rounds), tiles = median_us(&c, widths_loops, rounds);
-        printf("| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %s |\n", dims[i], lapack, loops,
-               lapack / loops, trsv, solve, trsv / solve, blas, tiles, blas / tiles,
+        double blas = median_us(&c, widths_blas, rounds), portable = median_us(&c, widths_portable, rounds);
+        double vector = fcb_small_linalg_avx2() ? median_us(&c, widths_loops, rounds) : portable;
+        printf("| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %s |\n", dims[i], lapack,
+               loops, lapack / loops, trsv, solve, trsv / solve, blas, portable, vector, blas / vector,
                dims[i] <= FCB_SMALL_DIM ? "loops" : "LAPACK / BLAS");
         case_free(&c);
     }
+    if (!fcb_small_linalg_avx2())
+        printf("\n(no AVX2 on this processor: the AVX2 column repeats the portable one)\n");
     return 0;
 }

@@ -609,9 +609,8 @@ static void chunk_widths(fcb_linposterior *post, const batch_parts *p, int rows,
         }
         return;
     }
-    /* phi^T P_a^-1 phi = |L_a^-1 phi|^2, the rows of a chunk at once. */
-    for (int a = 0; a < k; a++)
-        fcb_lower_solve_norms(post->chol + (size_t)a * dim * dim, dim, p->x, rows, p->z, width + a, k);
+    /* phi^T P_a^-1 phi = |L_a^-1 phi|^2, the rows of a chunk and all actions at once. */
+    fcb_lower_solve_norms(post->chol, k, dim, p->x, rows, p->z, width);
     for (int i = 0; i < rows * k; i++)
         width[i] = sqrt(width[i]);
 }

@@ -15,7 +15,10 @@ static void zero_upper(double *a, int n)
 }
 
 /* Column by column (left-looking): L_jj = sqrt(a_jj - sum_k L_jk^2), then
- * L_ij = (a_ij - sum_k L_ik L_jk) / L_jj below it. */
+ * L_ij = (a_ij - sum_k L_ik L_jk) / L_jj below it. Each of those sums is a
+ * chain of dependent subtractions; two rows at a time run two chains side by
+ * side (each sum still in the order k = 0, 1, ..., so the factor is the same
+ * to the bit). */
 int fcb_cholesky_lower_loops(double *a, int n)
 {
     for (int j = 0; j < n; j++) {
@@ -27,7 +30,18 @@ int fcb_cholesky_lower_loops(double *a, int n)
             return j + 1;
         row_j[j] = sqrt(diagonal);
         double inverse = 1.0 / row_j[j];
-        for (int i = j + 1; i < n; i++) {
+        int i = j + 1;
+        for (; i + 1 < n; i += 2) {
+            double *row_i = a + (size_t)i * n, *row_next = row_i + n;
+            double value = row_i[j], value_next = row_next[j];
+            for (int k = 0; k < j; k++) {
+                value -= row_i[k] * row_j[k];
+                value_next -= row_next[k] * row_j[k];
+            }
+            row_i[j] = value * inverse;
+            row_next[j] = value_next * inverse;
+        }
+        if (i < n) {
             double *row_i = a + (size_t)i * n;
             double value = row_i[j];
             for (int k = 0; k < j; k++)
@@ -99,79 +113,167 @@ void fcb_cholesky_solve(const double *L, int n, double *x)
     cblas_dtrsv(CblasRowMajor, CblasLower, CblasTrans, CblasNonUnit, n, L, n, x, 1);
 }
 
-/* Forward substitution L z = x for up to FCB_SMALL_TILE rows at once, the
- * tile stored transposed (z[j * TILE + r]) so that the innermost loop runs
- * over the rows and vectorises; missing rows are zeros. Each z_j sums its
- * j terms into two accumulators (even and odd k): one chain of dependent
- * multiply-subtracts was the loop's bound. */
-static void solve_norms_tile(const double *L, int n, const double *x, int rows, double *z, double *sq_norms,
-                             int stride)
+/* The widths' kernels work on a tile of up to TILE rows stored transposed
+ * (xt[j * TILE + r], zeros past the last row), so that the innermost loops
+ * run over rows and vectorise. Each z_j = (x_j - sum_k L_jk z_k) / L_jj sums
+ * its terms into two accumulators, even and odd k: one chain of dependent
+ * subtractions was the loop's bound. Both kernels below do exactly this
+ * arithmetic in this order for every row, so they give the same bits. */
+enum { TILE = 16, HALF = 8 };
+
+/* Any x86-64 (SSE2): eight rows at a time, four registers per accumulator. */
+static void solve_tile_portable(const double *L, int n, const double *xt, double *z, double *sq_norms)
 {
-    enum { TILE = FCB_SMALL_TILE };
-    for (int j = 0; j < n; j++) {
-        for (int r = 0; r < TILE; r++)
-            z[j * TILE + r] = r < rows ? x[(size_t)r * n + j] : 0.0;
+    for (int half = 0; half < TILE; half += HALF) {
+        double total[HALF] = {0};
+        for (int j = 0; j < n; j++) {
+            const double *row_j = L + (size_t)j * n;
+            double even[HALF], odd[HALF];
+            for (int r = 0; r < HALF; r++) {
+                even[r] = xt[j * TILE + half + r];
+                odd[r] = 0.0;
+            }
+            int k = 0;
+            for (; k + 1 < j; k += 2) {
+                double l_even = row_j[k], l_odd = row_j[k + 1];
+                const double *z_even = z + k * TILE + half, *z_odd = z_even + TILE;
+                for (int r = 0; r < HALF; r++) {
+                    even[r] -= l_even * z_even[r];
+                    odd[r] -= l_odd * z_odd[r];
+                }
+            }
+            if (k < j) {
+                double l = row_j[k];
+                const double *z_k = z + k * TILE + half;
+                for (int r = 0; r < HALF; r++)
+                    even[r] -= l * z_k[r];
+            }
+            double inverse = 1.0 / row_j[j];
+            for (int r = 0; r < HALF; r++) {
+                double value = (even[r] + odd[r]) * inverse;
+                z[j * TILE + half + r] = value;
+                total[r] += value * value;
+            }
+        }
+        for (int r = 0; r < HALF; r++)
+            sq_norms[half + r] = total[r];
     }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define FCB_HAVE_AVX2_KERNEL 1
+/* The whole tile in AVX2 registers, four rows to a vector: GCC's vector
+ * extension, whose operators act lane by lane with the scalar rounding.
+ * The unaligned vector type reads doubles at any 8-byte boundary. */
+typedef double lanes4 __attribute__((vector_size(32)));
+typedef double lanes4_unaligned __attribute__((vector_size(32), aligned(8)));
+enum { VECTORS = TILE / 4 };
+
+__attribute__((target("avx2"))) static void solve_tile_avx2(const double *L, int n, const double *xt, double *z,
+                                                             double *sq_norms)
+{
+    lanes4 total[VECTORS];
+    for (int q = 0; q < VECTORS; q++)
+        total[q] = (lanes4){0.0, 0.0, 0.0, 0.0};
     for (int j = 0; j < n; j++) {
         const double *row_j = L + (size_t)j * n;
-        double *z_j = z + j * TILE;
-        double even[TILE], odd[TILE];
-        for (int r = 0; r < TILE; r++) {
-            even[r] = z_j[r];
-            odd[r] = 0.0;
+        lanes4 even[VECTORS], odd[VECTORS];
+        for (int q = 0; q < VECTORS; q++) {
+            even[q] = *(const lanes4_unaligned *)(xt + j * TILE + 4 * q);
+            odd[q] = (lanes4){0.0, 0.0, 0.0, 0.0};
         }
         int k = 0;
         for (; k + 1 < j; k += 2) {
             double l_even = row_j[k], l_odd = row_j[k + 1];
             const double *z_even = z + k * TILE, *z_odd = z_even + TILE;
-            for (int r = 0; r < TILE; r++) {
-                even[r] -= l_even * z_even[r];
-                odd[r] -= l_odd * z_odd[r];
+            for (int q = 0; q < VECTORS; q++) {
+                even[q] -= l_even * *(const lanes4_unaligned *)(z_even + 4 * q);
+                odd[q] -= l_odd * *(const lanes4_unaligned *)(z_odd + 4 * q);
             }
         }
         if (k < j) {
             double l = row_j[k];
             const double *z_k = z + k * TILE;
-            for (int r = 0; r < TILE; r++)
-                even[r] -= l * z_k[r];
+            for (int q = 0; q < VECTORS; q++)
+                even[q] -= l * *(const lanes4_unaligned *)(z_k + 4 * q);
         }
         double inverse = 1.0 / row_j[j];
-        for (int r = 0; r < TILE; r++)
-            z_j[r] = (even[r] + odd[r]) * inverse;
+        for (int q = 0; q < VECTORS; q++) {
+            lanes4 value = (even[q] + odd[q]) * inverse;
+            *(lanes4_unaligned *)(z + j * TILE + 4 * q) = value;
+            total[q] += value * value;
+        }
     }
-    double sums[TILE] = {0};
-    for (int j = 0; j < n; j++) {
-        for (int r = 0; r < TILE; r++)
-            sums[r] += z[j * TILE + r] * z[j * TILE + r];
-    }
-    for (int r = 0; r < rows; r++)
-        sq_norms[(size_t)r * stride] = sums[r];
+    for (int q = 0; q < VECTORS; q++)
+        *(lanes4_unaligned *)(sq_norms + 4 * q) = total[q];
 }
+#else
+#define FCB_HAVE_AVX2_KERNEL 0
+#endif
 
-void fcb_lower_solve_norms_loops(const double *L, int n, const double *x, int rows, double *work, double *sq_norms,
-                                 int stride)
+int fcb_small_linalg_avx2(void)
 {
-    for (int start = 0; start < rows; start += FCB_SMALL_TILE) {
-        int tile = rows - start < FCB_SMALL_TILE ? rows - start : FCB_SMALL_TILE;
-        solve_norms_tile(L, n, x + (size_t)start * n, tile, work, sq_norms + (size_t)start * stride, stride);
+#if FCB_HAVE_AVX2_KERNEL
+    return __builtin_cpu_supports("avx2") != 0;
+#else
+    return 0;
+#endif
+}
+
+static void solve_norms_small(const double *L, int actions, int n, const double *x, int rows, double *work,
+                              double *sq_norms, int use_avx2)
+{
+    double *xt = work, *z = work + (size_t)n * TILE;
+    double tile_norms[TILE];
+    size_t factor_size = (size_t)n * n;
+    for (int start = 0; start < rows; start += TILE) {
+        int tile = rows - start < TILE ? rows - start : TILE;
+        for (int j = 0; j < n; j++) {
+            for (int r = 0; r < tile; r++)
+                xt[j * TILE + r] = x[(size_t)(start + r) * n + j];
+            for (int r = tile; r < TILE; r++)
+                xt[j * TILE + r] = 0.0;
+        }
+        for (int a = 0; a < actions; a++) {
+#if FCB_HAVE_AVX2_KERNEL
+            if (use_avx2)
+                solve_tile_avx2(L + a * factor_size, n, xt, z, tile_norms);
+            else
+                solve_tile_portable(L + a * factor_size, n, xt, z, tile_norms);
+#else
+            (void)use_avx2;
+            solve_tile_portable(L + a * factor_size, n, xt, z, tile_norms);
+#endif
+            for (int r = 0; r < tile; r++)
+                sq_norms[(size_t)(start + r) * actions + a] = tile_norms[r];
+        }
     }
 }
 
-void fcb_lower_solve_norms(const double *L, int n, const double *x, int rows, double *work, double *sq_norms,
-                           int stride)
+void fcb_lower_solve_norms_loops(const double *L, int actions, int n, const double *x, int rows, double *work,
+                                 double *sq_norms, int use_avx2)
+{
+    solve_norms_small(L, actions, n, x, rows, work, sq_norms, use_avx2 && fcb_small_linalg_avx2());
+}
+
+void fcb_lower_solve_norms(const double *L, int actions, int n, const double *x, int rows, double *work,
+                           double *sq_norms)
 {
     if (n <= FCB_SMALL_DIM) {
-        fcb_lower_solve_norms_loops(L, n, x, rows, work, sq_norms, stride);
+        solve_norms_small(L, actions, n, x, rows, work, sq_norms, fcb_small_linalg_avx2());
         return;
     }
     /* Row i of Z = X L^-T is (L^-1 x_i)^T. */
-    memcpy(work, x, (size_t)rows * n * sizeof *work);
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, rows, n, 1.0, L, n, work, n);
-    for (int i = 0; i < rows; i++) {
-        const double *z = work + (size_t)i * n;
-        double sum = 0.0;
-        for (int j = 0; j < n; j++)
-            sum += z[j] * z[j];
-        sq_norms[(size_t)i * stride] = sum;
+    for (int a = 0; a < actions; a++) {
+        memcpy(work, x, (size_t)rows * n * sizeof *work);
+        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, rows, n, 1.0,
+                    L + (size_t)a * n * n, n, work, n);
+        for (int i = 0; i < rows; i++) {
+            const double *z = work + (size_t)i * n;
+            double sum = 0.0;
+            for (int j = 0; j < n; j++)
+                sum += z[j] * z[j];
+            sq_norms[(size_t)i * actions + a] = sum;
+        }
     }
 }

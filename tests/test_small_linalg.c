@@ -3,8 +3,10 @@
  * factor reproduces its matrix, is lower with a positive diagonal, and
  * reports the first column that is not positive definite as LAPACK does;
  * the solve with the factor leaves a residual at rounding level;
- * the widths |L^-1 x|^2 equal a long-double forward substitution for every
- * row count across the tile size, written only at their stride. */
+ * the widths |L^-1 x|^2 of several actions equal a long-double forward
+ * substitution for every row count across the tile size, written only
+ * where they belong; the loop kernels give exactly the bits of the plain
+ * order of operations, vectorised or not. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -150,35 +152,120 @@ static void check_norms(const double *L, int n, const double *x, int rows, const
     }
 }
 
+enum { ACTIONS = 3 };
+
 static void test_widths_equal_forward_substitution(void **state)
 {
     (void)state;
-    static double p[MAX_N * MAX_N], x[MAX_ROWS * MAX_N], work[MAX_ROWS * MAX_N], norms[MAX_ROWS * 3];
+    static double p[ACTIONS * MAX_N * MAX_N], x[MAX_ROWS * MAX_N], work[32 * MAX_N], norms[MAX_ROWS * ACTIONS + 4];
     const int dims[] = {1, 2, 3, 8, 21, FCB_SMALL_DIM, FCB_SMALL_DIM + 1, 64};
     fcb_rng rng;
     fcb_rng_init(&rng, 23, FCB_STREAM_TEST, 0, 0);
     for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
         int n = dims[d];
-        random_precision(&rng, n, p);
-        assert_int_equal(fcb_cholesky_lower(p, n), 0);
+        size_t nn = (size_t)n * n;
+        for (int a = 0; a < ACTIONS; a++) {
+            random_precision(&rng, n, p + a * nn);
+            assert_int_equal(fcb_cholesky_lower(p + a * nn, n), 0);
+        }
         for (int rows = 1; rows <= MAX_ROWS; rows++) {
             for (int i = 0; i < rows * n; i++)
                 x[i] = 4.0 * fcb_rng_uniform(&rng) - 2.0;
-            for (int pass = 0; pass < 2; pass++) {
-                for (int i = 0; i < MAX_ROWS * 3; i++)
+            for (int pass = 0; pass < 3; pass++) {
+                for (int i = 0; i < MAX_ROWS * ACTIONS + 4; i++)
                     norms[i] = -7.0;
                 if (pass == 0)
-                    fcb_lower_solve_norms(p, n, x, rows, work, norms, 3);
+                    fcb_lower_solve_norms(p, ACTIONS, n, x, rows, work, norms);
                 else
-                    fcb_lower_solve_norms_loops(p, n, x, rows, work, norms, 3);
-                check_norms(p, n, x, rows, norms, 3);
-                for (int i = 0; i < MAX_ROWS * 3; i++) {
-                    if ((i % 3 != 0 || i / 3 >= rows) && norms[i] != -7.0)
-                        fail_msg("n = %d, %d rows: entry %d outside the stride was written", n, rows, i);
+                    fcb_lower_solve_norms_loops(p, ACTIONS, n, x, rows, work, norms, pass == 2);
+                for (int a = 0; a < ACTIONS; a++)
+                    check_norms(p + a * nn, n, x, rows, norms + a, ACTIONS);
+                for (int i = rows * ACTIONS; i < MAX_ROWS * ACTIONS + 4; i++) {
+                    if (norms[i] != -7.0)
+                        fail_msg("n = %d, %d rows: entry %d past the last row was written", n, rows, i);
                 }
             }
         }
     }
+}
+
+/* The widths of one row in the order both loop kernels promise: z_j's
+ * terms summed in two accumulators, even and odd k, each in increasing k,
+ * then the squares in increasing j. */
+static double widths_in_order(const double *L, int n, const double *x)
+{
+    double z[MAX_N], sum = 0.0;
+    for (int j = 0; j < n; j++) {
+        double even = x[j], odd = 0.0;
+        for (int k = 0; k < j; k++) {
+            if (k % 2 == 0)
+                even -= L[(size_t)j * n + k] * z[k];
+            else
+                odd -= L[(size_t)j * n + k] * z[k];
+        }
+        z[j] = (even + odd) * (1.0 / L[(size_t)j * n + j]);
+        sum += z[j] * z[j];
+    }
+    return sum;
+}
+
+/* A plain left-looking factor, one entry at a time, each sum in increasing k. */
+static void cholesky_in_order(double *a, int n)
+{
+    for (int j = 0; j < n; j++) {
+        double *row_j = a + (size_t)j * n;
+        double diagonal = row_j[j];
+        for (int k = 0; k < j; k++)
+            diagonal -= row_j[k] * row_j[k];
+        row_j[j] = sqrt(diagonal);
+        double inverse = 1.0 / row_j[j];
+        for (int i = j + 1; i < n; i++) {
+            double value = a[(size_t)i * n + j];
+            for (int k = 0; k < j; k++)
+                value -= a[(size_t)i * n + k] * row_j[k];
+            a[(size_t)i * n + j] = value * inverse;
+        }
+        for (int i = j + 1; i < n; i++)
+            row_j[i] = 0.0;
+    }
+}
+
+/* The kernels' results do not depend on how they are vectorised: the
+ * portable and the AVX2 widths, and the factor two rows at a time, give
+ * exactly the bits of the plain order (so a run's decisions are the same
+ * on any x86-64). */
+static void test_loops_give_the_bits_of_the_plain_order(void **state)
+{
+    (void)state;
+    static double p[ACTIONS * MAX_N * MAX_N], plain[MAX_N * MAX_N], x[MAX_ROWS * MAX_N], work[32 * MAX_N];
+    static double portable[MAX_ROWS * ACTIONS], vector[MAX_ROWS * ACTIONS];
+    fcb_rng rng;
+    fcb_rng_init(&rng, 25, FCB_STREAM_TEST, 0, 0);
+    for (int n = 1; n <= FCB_SMALL_DIM; n++) {
+        size_t nn = (size_t)n * n;
+        for (int a = 0; a < ACTIONS; a++) {
+            random_precision(&rng, n, p + a * nn);
+            memcpy(plain, p + a * nn, nn * sizeof *plain);
+            cholesky_in_order(plain, n);
+            assert_int_equal(fcb_cholesky_lower_loops(p + a * nn, n), 0);
+            if (memcmp(plain, p + a * nn, nn * sizeof *plain) != 0)
+                fail_msg("n = %d: the factor two rows at a time differs from the plain order", n);
+        }
+        int rows = 1 + n % MAX_ROWS;
+        for (int i = 0; i < rows * n; i++)
+            x[i] = 4.0 * fcb_rng_uniform(&rng) - 2.0;
+        fcb_lower_solve_norms_loops(p, ACTIONS, n, x, rows, work, portable, 0);
+        fcb_lower_solve_norms_loops(p, ACTIONS, n, x, rows, work, vector, 1);
+        for (int i = 0; i < rows; i++) {
+            for (int a = 0; a < ACTIONS; a++) {
+                double want = widths_in_order(p + a * nn, n, x + (size_t)i * n);
+                if (portable[i * ACTIONS + a] != want || vector[i * ACTIONS + a] != want)
+                    fail_msg("n = %d, row %d, action %d: portable %.17g, vector %.17g, plain order %.17g", n, i, a,
+                             portable[i * ACTIONS + a], vector[i * ACTIONS + a], want);
+            }
+        }
+    }
+    print_message("widths compared with AVX2 %s\n", fcb_small_linalg_avx2() ? "available" : "not available");
 }
 
 int main(void)
@@ -188,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_cholesky_names_the_failing_column),
         cmocka_unit_test(test_cholesky_solve),
         cmocka_unit_test(test_widths_equal_forward_substitution),
+        cmocka_unit_test(test_loops_give_the_bits_of_the_plain_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
