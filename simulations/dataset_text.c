@@ -35,6 +35,12 @@ static fcb_status store_begin_row(row_store *s, const fcb_line_reader *r, int la
 {
     if (s->rows == INT_MAX - 1)
         return fcb_line_error(r, "too many rows");
+    /* Doubling while the first row is read overshoots (20 features give 32
+     * columns); most files are as wide on every row as on the first, so the
+     * rows are laid out at the first row's width from the second row on,
+     * which also leaves nothing to compact at the end. */
+    if (s->rows == 1 && s->dim == 0 && s->max_col > 0 && s->stride > s->max_col)
+        s->stride = s->max_col;
     if (s->rows == s->row_capacity) {
         int next = s->row_capacity ? (s->row_capacity > INT_MAX / 2 ? INT_MAX - 1 : 2 * s->row_capacity) : 1024;
         int *labels = realloc(s->labels, (size_t)next * sizeof *labels);
