@@ -333,8 +333,11 @@ fcb_status fcb_linposterior_init(fcb_linposterior *post, int num_actions, int di
     post->scratch = calloc(2 * (size_t)dim + 2 * (size_t)num_actions, sizeof *post->scratch);
     post->batch = calloc(batch_size(num_actions, dim), sizeof *post->batch);
     post->active = calloc((size_t)num_actions, sizeof *post->active);
+    int lanes = !diagonal && dim <= FCB_SMALL_DIM && num_actions > 1 && fcb_small_linalg_avx2();
+    if (lanes)
+        post->lanes = malloc((size_t)FCB_LANES * ((size_t)dim * dim + dim) * sizeof *post->lanes);
     if (post->chol == NULL || post->theta == NULL || post->scratch == NULL || post->batch == NULL ||
-        post->active == NULL) {
+        post->active == NULL || (lanes && post->lanes == NULL)) {
         fcb_linposterior_free(post);
         return fcb_fail(FCB_ERR_NOMEM, "linposterior_init: cannot allocate %d x %d posterior",
                         num_actions, dim);
@@ -355,6 +358,7 @@ void fcb_linposterior_free(fcb_linposterior *post)
     free(post->batch);
     free(post->active);
     free(post->tilde);
+    free(post->lanes);
     memset(post, 0, sizeof *post);
 }
 
@@ -433,7 +437,20 @@ fcb_status fcb_linposterior_solve(fcb_linposterior *post, const fcb_linstats *st
         }
     }
     post->lambda = lambda;
-    for (int a = 0; a < post->num_actions; a++) {
+    int first_single = 0; /* actions from here on are solved one at a time */
+    size_t dd = (size_t)post->dim * post->dim;
+    for (int a = 0; post->lanes != NULL && a < post->num_actions; a += FCB_LANES) {
+        int count = post->num_actions - a < FCB_LANES ? post->num_actions - a : FCB_LANES;
+        for (int i = a; i < a + count; i++)
+            load_rhs(post, stats, i, theta0);
+        if (fcb_cholesky_solve_lanes(stats->A + a * dd, lambda, post->chol + a * dd,
+                                     post->theta + (size_t)a * post->dim, count, post->dim, post->lanes) != 0) {
+            first_single = a; /* not positive definite: the single path names the action */
+            break;
+        }
+        first_single = a + count;
+    }
+    for (int a = first_single; a < post->num_actions; a++) {
         load_rhs(post, stats, a, theta0);
         fcb_status status = post->diagonal ? solve_diagonal_action(post, stats, a)
                                            : solve_full_action(post, stats, a);

@@ -57,6 +57,7 @@ typedef struct {
      * argmax probabilities (K) and their work space (K + 2). */
     double *batch;
     int *active;   /* K: the exact propensity's active actions */
+    double *lanes; /* NULL, or FCB_LANES (dim x dim + dim): four actions' factors at once (full, dim <= 48) */
     fcb_argmax_rule rule;
     /* NULL, or the D-LinUCB second matrix V~_a = lambda I + A~_a (same layout
      * as A) that turns the width into sqrt(phi^T P_a^-1 V~_a P_a^-1 phi). */

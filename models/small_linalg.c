@@ -207,6 +207,98 @@ __attribute__((target("avx2"))) static void solve_tile_avx2(const double *L, int
     for (int q = 0; q < VECTORS; q++)
         *(lanes4_unaligned *)(sq_norms + 4 * q) = total[q];
 }
+/* Four actions at once, one to a lane: the factor of each action's
+ * lambda I + A and the solve for its mean, in the order of
+ * fcb_cholesky_lower_loops and fcb_cholesky_solve_loops. One action's
+ * factor is a chain of dependent steps (each column's sum, square root and
+ * division waits for the column before), so a lane per action runs four
+ * chains in the time of one. P holds the lanes' matrices interleaved
+ * (P[i * n + j] = entry (i, j) of each), x their right-hand sides. */
+__attribute__((target("avx2"))) static int factor_solve_lanes_avx2(int n, lanes4_unaligned *P, lanes4_unaligned *x)
+{
+    for (int j = 0; j < n; j++) {
+        lanes4_unaligned *row_j = P + (size_t)j * n;
+        lanes4 diagonal = row_j[j];
+        for (int k = 0; k < j; k++)
+            diagonal -= row_j[k] * row_j[k];
+        if (!(diagonal[0] > 0.0 && diagonal[1] > 0.0 && diagonal[2] > 0.0 && diagonal[3] > 0.0))
+            return j + 1;
+        lanes4 root;
+        for (int lane = 0; lane < 4; lane++)
+            root[lane] = sqrt(diagonal[lane]);
+        row_j[j] = root;
+        lanes4 inverse = 1.0 / root;
+        int i = j + 1;
+        for (; i + 1 < n; i += 2) {
+            lanes4_unaligned *row_i = P + (size_t)i * n, *row_next = row_i + n;
+            lanes4 value = row_i[j], value_next = row_next[j];
+            for (int k = 0; k < j; k++) {
+                value -= row_i[k] * row_j[k];
+                value_next -= row_next[k] * row_j[k];
+            }
+            row_i[j] = value * inverse;
+            row_next[j] = value_next * inverse;
+        }
+        if (i < n) {
+            lanes4_unaligned *row_i = P + (size_t)i * n;
+            lanes4 value = row_i[j];
+            for (int k = 0; k < j; k++)
+                value -= row_i[k] * row_j[k];
+            row_i[j] = value * inverse;
+        }
+    }
+    for (int j = 0; j < n; j++) { /* L y = x */
+        lanes4 value = x[j] * (1.0 / P[(size_t)j * n + j]);
+        x[j] = value;
+        for (int i = j + 1; i < n; i++)
+            x[i] -= P[(size_t)i * n + j] * value;
+    }
+    for (int j = n - 1; j >= 0; j--) { /* L^T z = y */
+        lanes4 value = x[j] * (1.0 / P[(size_t)j * n + j]);
+        x[j] = value;
+        for (int i = 0; i < j; i++)
+            x[i] -= P[(size_t)j * n + i] * value;
+    }
+    return 0;
+}
+
+/* Interleaves up to four actions' lambda I + A and right-hand sides into
+ * lanes (lanes past count repeat the last action, computed and dropped),
+ * factors and solves them, and writes each action's factor and mean back. */
+__attribute__((target("avx2"))) static int cholesky_solve_lanes_avx2(const double *A, double lambda, double *L,
+                                                                       double *x, int count, int n, double *work)
+{
+    lanes4_unaligned *P = (lanes4_unaligned *)work, *rhs = P + (size_t)n * n;
+    size_t nn = (size_t)n * n;
+    const double *matrix[FCB_LANES], *vector[FCB_LANES];
+    for (int lane = 0; lane < FCB_LANES; lane++) {
+        int action = lane < count ? lane : count - 1;
+        matrix[lane] = A + action * nn;
+        vector[lane] = x + (size_t)action * n;
+    }
+    for (int i = 0; i < n; i++) {
+        size_t row = (size_t)i * n;
+        for (int j = 0; j <= i; j++)
+            P[row + j] = (lanes4){matrix[0][row + j], matrix[1][row + j], matrix[2][row + j], matrix[3][row + j]};
+        P[row + i] += lambda;
+        rhs[i] = (lanes4){vector[0][i], vector[1][i], vector[2][i], vector[3][i]};
+    }
+    int info = factor_solve_lanes_avx2(n, P, rhs);
+    if (info != 0)
+        return info;
+    for (int lane = 0; lane < count; lane++) {
+        double *factor = L + lane * nn;
+        for (int i = 0; i < n; i++) {
+            size_t row = (size_t)i * n;
+            for (int j = 0; j <= i; j++)
+                factor[row + j] = P[row + j][lane];
+            for (int j = i + 1; j < n; j++)
+                factor[row + j] = 0.0;
+            x[(size_t)lane * n + i] = rhs[i][lane];
+        }
+    }
+    return 0;
+}
 #else
 #define FCB_HAVE_AVX2_KERNEL 0
 #endif
@@ -217,6 +309,18 @@ int fcb_small_linalg_avx2(void)
     return __builtin_cpu_supports("avx2") != 0;
 #else
     return 0;
+#endif
+}
+
+int fcb_cholesky_solve_lanes(const double *A, double lambda, double *L, double *x, int count, int n, double *work)
+{
+#if FCB_HAVE_AVX2_KERNEL
+    if (count < 1 || count > FCB_LANES || n > FCB_SMALL_DIM || !fcb_small_linalg_avx2())
+        return -1;
+    return cholesky_solve_lanes_avx2(A, lambda, L, x, count, n, work);
+#else
+    (void)A, (void)lambda, (void)L, (void)x, (void)count, (void)n, (void)work;
+    return -1;
 #endif
 }
 

@@ -37,4 +37,17 @@ void fcb_lower_solve_norms_loops(const double *L, int actions, int n, const doub
                                  double *sq_norms, int use_avx2);
 int fcb_small_linalg_avx2(void);
 
+/* Up to FCB_LANES actions at once (AVX2, n <= FCB_SMALL_DIM): for each
+ * action a < count, L_a = the lower factor of lambda I + A_a (A: count
+ * n x n matrices back to back, lower triangles read; L likewise, upper
+ * triangles zeroed) and x_a (count vectors of n) becomes (L_a L_a^T)^-1 x_a:
+ * exactly the bits of fcb_cholesky_lower_loops and fcb_cholesky_solve_loops
+ * on each. work holds FCB_LANES (n x n + n) doubles. Returns 0; -1 when it
+ * cannot run here (no AVX2, count or n out of range; nothing written); or,
+ * when an action's matrix is not positive definite, the failing column + 1
+ * of the first such (L and x then unspecified: use the one-action kernels
+ * to say which action). */
+enum { FCB_LANES = 4 };
+int fcb_cholesky_solve_lanes(const double *A, double lambda, double *L, double *x, int count, int n, double *work);
+
 #endif

@@ -6,7 +6,8 @@
  * the widths |L^-1 x|^2 of several actions equal a long-double forward
  * substitution for every row count across the tile size, written only
  * where they belong; the loop kernels give exactly the bits of the plain
- * order of operations, vectorised or not. */
+ * order of operations, vectorised or not, and four actions to a vector
+ * give the bits of one action at a time. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -268,6 +269,63 @@ static void test_loops_give_the_bits_of_the_plain_order(void **state)
     print_message("widths compared with AVX2 %s\n", fcb_small_linalg_avx2() ? "available" : "not available");
 }
 
+/* Four actions to a vector: each action's factor and mean are exactly the
+ * bits of the one-action loops (lambda I + A factored, then solved), for
+ * every n up to FCB_SMALL_DIM and every count of actions; an action that is
+ * not positive definite is reported, whichever lane holds it. */
+static void test_lanes_give_the_bits_of_one_action_at_a_time(void **state)
+{
+    (void)state;
+    if (!fcb_small_linalg_avx2()) {
+        assert_int_equal(fcb_cholesky_solve_lanes(NULL, 1.0, NULL, NULL, 1, 1, NULL), -1);
+        print_message("no AVX2 on this processor: the lanes kernel declines (-1), as it must\n");
+        return;
+    }
+    enum { LANES = FCB_LANES };
+    static double A[LANES * MAX_N * MAX_N], L[LANES * MAX_N * MAX_N], one[MAX_N * MAX_N];
+    static double x[LANES * MAX_N], rhs[LANES * MAX_N], mean[MAX_N], work[LANES * (MAX_N * MAX_N + MAX_N)];
+    const double lambda = 0.75;
+    fcb_rng rng;
+    fcb_rng_init(&rng, 26, FCB_STREAM_TEST, 0, 0);
+    for (int n = 1; n <= FCB_SMALL_DIM; n++) {
+        size_t nn = (size_t)n * n;
+        for (int count = 1; count <= LANES; count++) {
+            for (int a = 0; a < count; a++) {
+                random_precision(&rng, n, A + a * nn);
+                for (int i = 0; i < n; i++)
+                    rhs[a * n + i] = 6.0 * fcb_rng_uniform(&rng) - 3.0;
+            }
+            memcpy(x, rhs, (size_t)count * n * sizeof *x);
+            assert_int_equal(fcb_cholesky_solve_lanes(A, lambda, L, x, count, n, work), 0);
+            for (int a = 0; a < count; a++) {
+                memcpy(one, A + a * nn, nn * sizeof *one);
+                for (int j = 0; j < n; j++)
+                    one[(size_t)j * n + j] += lambda;
+                assert_int_equal(fcb_cholesky_lower_loops(one, n), 0);
+                memcpy(mean, rhs + a * n, (size_t)n * sizeof *mean);
+                fcb_cholesky_solve_loops(one, n, mean);
+                if (memcmp(one, L + a * nn, nn * sizeof *one) != 0)
+                    fail_msg("n = %d, %d actions: action %d's factor differs from one action at a time", n, count, a);
+                if (memcmp(mean, x + a * n, (size_t)n * sizeof *mean) != 0)
+                    fail_msg("n = %d, %d actions: action %d's mean differs from one action at a time", n, count, a);
+            }
+        }
+    }
+    for (int bad = 0; bad < LANES; bad++) { /* -lambda - 1 on a diagonal: fails at that column */
+        int n = 9, column = 2 + bad;
+        size_t nn = (size_t)n * n;
+        for (int a = 0; a < LANES; a++)
+            random_precision(&rng, n, A + a * nn);
+        A[bad * nn + (size_t)column * n + column] = -lambda - 1.0;
+        int info = fcb_cholesky_solve_lanes(A, lambda, L, x, LANES, n, work);
+        if (info != column + 1)
+            fail_msg("not positive definite in lane %d at column %d: returned %d", bad, column, info);
+    }
+    assert_int_equal(fcb_cholesky_solve_lanes(A, lambda, L, x, 0, 4, work), -1);
+    assert_int_equal(fcb_cholesky_solve_lanes(A, lambda, L, x, LANES + 1, 4, work), -1);
+    assert_int_equal(fcb_cholesky_solve_lanes(A, lambda, L, x, 1, FCB_SMALL_DIM + 1, work), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_cholesky_solve),
         cmocka_unit_test(test_widths_equal_forward_substitution),
         cmocka_unit_test(test_loops_give_the_bits_of_the_plain_order),
+        cmocka_unit_test(test_lanes_give_the_bits_of_one_action_at_a_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
