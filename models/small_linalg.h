@@ -8,7 +8,7 @@
  * call overhead of LAPACK and BLAS dominates; up to FCB_SMALL_DIM plain
  * loops do the same arithmetic faster (bench/bench_small_linalg at d = 21:
  * 1.6x for the factor, 1.7x for the solve, 2.8x for the widths sixteen rows
- * at a time, 7.3x with AVX2; at d = 64 the solve is slower), above it
+ * at a time, 6.5x with AVX2; at d = 64 the solve is slower), above it
  * dpotrf, dtrsv and dtrsm do. The two agree to rounding, not bit for bit;
  * the loops give the same bits with or without AVX2. */
 enum { FCB_SMALL_DIM = 48 };
