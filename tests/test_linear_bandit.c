@@ -483,8 +483,9 @@ static void test_linucb_picks_argmax_of_bound(void **state)
 
 /* Batched scoring (one product for the means, one triangular solve per
  * action per chunk) equals the per-row predict (dot products, one
- * substitution per action and row) within rounding, for full and diagonal covariance and D-LinUCB's width, over more
- * rows than one chunk; LinUCB's actions on it are those of the per-row values. */
+ * substitution per action and row) within rounding, for full and diagonal
+ * covariance and D-LinUCB's width, over more rows than one chunk; LinUCB's
+ * actions on it are those of the per-row values. */
 static void test_batched_scores_equal_per_row(void **state)
 {
     (void)state;
