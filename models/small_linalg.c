@@ -121,10 +121,11 @@ void fcb_cholesky_solve(const double *L, int n, double *x)
  * arithmetic in this order for every row, so they give the same bits. */
 enum { TILE = 16, HALF = 8 };
 
-/* Any x86-64 (SSE2): eight rows at a time, four registers per accumulator. */
-static void solve_tile_portable(const double *L, int n, const double *xt, double *z, double *sq_norms)
+/* Any x86-64 (SSE2): eight rows at a time, four registers per accumulator
+ * (the second eight only when the tile has more than eight rows). */
+static void solve_tile_portable(const double *L, int n, const double *xt, int rows, double *z, double *sq_norms)
 {
-    for (int half = 0; half < TILE; half += HALF) {
+    for (int half = 0; half < rows; half += HALF) {
         double total[HALF] = {0};
         for (int j = 0; j < n; j++) {
             const double *row_j = L + (size_t)j * n;
@@ -343,10 +344,10 @@ static void solve_norms_small(const double *L, int actions, int n, const double 
             if (use_avx2)
                 solve_tile_avx2(L + a * factor_size, n, xt, z, tile_norms);
             else
-                solve_tile_portable(L + a * factor_size, n, xt, z, tile_norms);
+                solve_tile_portable(L + a * factor_size, n, xt, tile, z, tile_norms);
 #else
             (void)use_avx2;
-            solve_tile_portable(L + a * factor_size, n, xt, z, tile_norms);
+            solve_tile_portable(L + a * factor_size, n, xt, tile, z, tile_norms);
 #endif
             for (int r = 0; r < tile; r++)
                 sq_norms[(size_t)(start + r) * actions + a] = tile_norms[r];
