@@ -20,7 +20,7 @@ static const char *FASHION_DIR = "/usr/share/datasets/fashion-mnist";
 
 /* ---- temporary files ---- */
 
-enum { MAX_TEMP_FILES = 64 };
+enum { MAX_TEMP_FILES = 96 };
 
 static char temp_dir[256];
 static char temp_files[MAX_TEMP_FILES][512];
@@ -780,6 +780,42 @@ static void test_text_rows_widen(void **state)
     }
 }
 
+/* Rows take the first row's width from the second row on (the row store
+ * LibSVM and VW share): a first row wider, narrower or as wide as the rest
+ * each loads with every value in place and the width of the widest row. */
+static void test_text_rows_take_the_first_rows_width(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *text;
+        int d;
+        float x[4][7];
+    } cases[] = {
+        {"first-wider.libsvm", "1 7:7 1:1\n0 2:2\n1 3:3 1:-1\n0 1:4\n", 7,
+         {{1, 0, 0, 0, 0, 0, 7}, {0, 2, 0, 0, 0, 0, 0}, {-1, 0, 3, 0, 0, 0, 0}, {4, 0, 0, 0, 0, 0, 0}}},
+        {"first-narrower.libsvm", "1 1:1\n0 5:5 2:2\n1 7:7\n0 3:3 1:1\n", 7,
+         {{1, 0, 0, 0, 0, 0, 0}, {0, 2, 0, 0, 5, 0, 0}, {0, 0, 0, 0, 0, 0, 7}, {1, 0, 3, 0, 0, 0, 0}}},
+        {"same-width.libsvm", "1 1:1 2:2 3:3\n0 1:4 2:5 3:6\n1 1:7 3:9\n0 2:8\n", 3,
+         {{1, 2, 3}, {4, 5, 6}, {7, 0, 9}, {0, 8, 0}}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *path = write_text(cases[c].name, cases[c].text);
+        fcb_dataset ds;
+        assert_int_equal(fcb_dataset_load_libsvm(path, 0, 0, &ds), FCB_OK);
+        assert_int_equal(ds.n, 4);
+        if (ds.d != cases[c].d)
+            fail_msg("%s: %d columns, want %d", cases[c].name, ds.d, cases[c].d);
+        for (int i = 0; i < 4; i++) {
+            for (int j = 0; j < ds.d; j++) {
+                if (ds.x[(size_t)i * ds.d + j] != cases[c].x[i][j])
+                    fail_msg("%s: x[%d][%d] = %g, want %g", cases[c].name, i, j, ds.x[(size_t)i * ds.d + j],
+                             cases[c].x[i][j]);
+            }
+        }
+        fcb_dataset_free(&ds);
+    }
+}
+
 /* ---- split ---- */
 
 static void make_indexed_dataset(fcb_dataset *ds, int n)
@@ -882,6 +918,7 @@ int main(void)
         cmocka_unit_test(test_text_long_line_without_newline),
         cmocka_unit_test(test_text_across_read_chunks),
         cmocka_unit_test(test_text_rows_widen),
+        cmocka_unit_test(test_text_rows_take_the_first_rows_width),
         cmocka_unit_test(test_split),
     };
     return cmocka_run_group_tests(tests, make_temp_dir, remove_temp_dir);
