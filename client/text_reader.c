@@ -361,7 +361,12 @@ static int looks_numeric(const char *s)
  * value. A value the decimal fast path reads is parsed as it is scanned;
  * any other is cut out and read by fcb_parse_float. *value_text is the
  * value's text (NULL without one), for messages. */
-static char *next_feature(char **cursor, float *value, const char **value_text, int *bad_value)
+/* A feature name of one to nine plain digits is its column number:
+ * *index gets it while the name is scanned (anything else gives -1 and goes
+ * through looks_numeric and fcb_parse_int, which agree on these names). */
+enum { PLAIN_INDEX_DIGITS = 9 };
+
+static char *next_feature(char **cursor, float *value, const char **value_text, int *bad_value, int *index)
 {
     char *s = *cursor;
     while (fcb_is_space(*s))
@@ -371,6 +376,10 @@ static char *next_feature(char **cursor, float *value, const char **value_text, 
         return NULL;
     }
     char *name = s;
+    int plain = 0;
+    while (is_digit(*s) && s - name < PLAIN_INDEX_DIGITS)
+        plain = plain * 10 + (*s++ - '0');
+    *index = s > name && (*s == '\0' || *s == ':' || fcb_is_space(*s)) ? plain : -1;
     while (*s != '\0' && *s != ':' && !fcb_is_space(*s))
         s++;
     *value = 1.0f;
@@ -403,7 +412,7 @@ static char *next_feature(char **cursor, float *value, const char **value_text, 
 }
 
 static fcb_status parse_feature(const fcb_line_reader *r, const char *ns, float ns_weight, const char *token,
-                                float value, int dim, fcb_feature_sink add, void *sink)
+                                int index, float value, int dim, fcb_feature_sink add, void *sink)
 {
     if (*token == '\0')
         return fcb_line_error(r, "empty feature name");
@@ -411,7 +420,12 @@ static fcb_status parse_feature(const fcb_line_reader *r, const char *ns, float 
     if (!isfinite(value))
         return fcb_line_error(r, "feature '%s' times its namespace weight is not finite", token);
     int col = 0;
-    if (looks_numeric(token)) {
+    if (index >= 0) {
+        fcb_status st = fcb_check_column(r, token, index, dim);
+        if (st != FCB_OK)
+            return st;
+        col = index;
+    } else if (looks_numeric(token)) {
         if (!fcb_parse_int(token, &col))
             return fcb_line_error(r, "feature index '%s' is out of range", token);
         fcb_status st = fcb_check_column(r, token, col, dim);
@@ -433,19 +447,19 @@ static fcb_status parse_section(const fcb_line_reader *r, char *section, int dim
     float ns_weight = 1.0f, value = 1.0f;
     const char *value_text = NULL;
     char *cursor = section;
-    int bad_value = 0;
+    int bad_value = 0, index = -1;
     if (*section != '\0' && !fcb_is_space(*section)) {
-        char *name = next_feature(&cursor, &ns_weight, &value_text, &bad_value);
+        char *name = next_feature(&cursor, &ns_weight, &value_text, &bad_value, &index);
         if (bad_value)
             return fcb_line_error(r, "bad weight '%s' of namespace '%s'", value_text, name);
         ns = name;
     }
     char *token;
     fcb_status st = FCB_OK;
-    while (st == FCB_OK && (token = next_feature(&cursor, &value, &value_text, &bad_value)) != NULL) {
+    while (st == FCB_OK && (token = next_feature(&cursor, &value, &value_text, &bad_value, &index)) != NULL) {
         if (bad_value)
             return fcb_line_error(r, "bad value '%s' for feature '%s': not a finite number", value_text, token);
-        st = parse_feature(r, ns, ns_weight, token, value, dim, add, sink);
+        st = parse_feature(r, ns, ns_weight, token, index, value, dim, add, sink);
     }
     return st;
 }

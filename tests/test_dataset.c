@@ -529,6 +529,12 @@ static void test_vw_separators_and_number_forms(void **state)
     assert_int_equal(fcb_dataset_load_vw(write_text("separators.vw", text), 0, 0, &ds), FCB_OK);
     assert_matrix(&ds, 3, 3, 3, x, y);
     fcb_dataset_free(&ds);
+    /* Column numbers with leading zeros or a sign, short and past nine digits. */
+    const float padded[3] = {2.0f, 3.0f, 4.0f};
+    const int one[1] = {0};
+    assert_int_equal(fcb_dataset_load_vw(write_text("padded.vw", "1 | 003:4 +1:2 00000000002:3\n"), 0, 0, &ds), FCB_OK);
+    assert_matrix(&ds, 1, 3, 1, padded, one);
+    fcb_dataset_free(&ds);
 }
 
 /* Reference FNV-1a (32 bit), independent of the loader. */
@@ -628,6 +634,10 @@ static void test_vw_malformed(void **state)
         {"1 | -4:1\n", 0, 0, 1, "index"},
         {"1 | word\n", 0, 0, 1, "word"},
         {"1 | 9:1\n", 4, 0, 1, "dim"},
+        {"1 | 123456789:1\n", 4, 0, 1, "dim"},
+        {"1 | 000000000009:1\n", 4, 0, 1, "dim"},
+        {"1 | 2147483648:1\n", 0, 0, 1, "feature index '2147483648' is out of range"},
+        {"1 | 12a:1\n", 0, 0, 1, "feature '12a' is not a column number"},
         {"1 | 1:1\n\n4 | 1:1\n", 0, 3, 3, "out of range"},
         {"1 2 tag extra | 1:1\n", 0, 0, 1, "extra"},
         {"1 |ns:x 1:1\n", 0, 0, 1, "namespace"},
