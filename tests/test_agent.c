@@ -426,6 +426,13 @@ static void test_ini(void **state)
     write_file(path, "[agent]\ninput_dim = five\n");
     assert_int_equal(fcb_agent_open_ini(path, &a), FCB_ERR_CONFIG);
     assert_non_null(strstr(fcb_last_error(), ":2: agent.input_dim = 'five' is not a valid number"));
+    /* A float option beyond the float range is refused, not made infinite. */
+    write_file(path, "[agent]\ninput_dim = 5\nnum_actions = 3\ntemperature = 1e39\n");
+    assert_int_equal(fcb_agent_open_ini(path, &a), FCB_ERR_CONFIG);
+    assert_non_null(strstr(fcb_last_error(), ":4: agent.temperature = '1e39' is not a valid number"));
+    write_file(path, "[agent]\ninput_dim = 5\n[learner]\nnum_actions = 3\n");
+    assert_int_equal(fcb_agent_open_ini(path, &a), FCB_ERR_CONFIG);
+    assert_non_null(strstr(fcb_last_error(), ":4: section [learner]: the agent reads only [agent]"));
     assert_int_equal(fcb_agent_open_ini("/nonexistent/agent.ini", &a), FCB_ERR_IO);
 }
 

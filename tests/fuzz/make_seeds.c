@@ -312,6 +312,29 @@ static void agent_store_seeds(const char *src)
     store_seed(path);
 }
 
+/* ---- agent_ini: the [agent] file ---- */
+
+static void agent_ini_seeds(const char *src)
+{
+    (void)src;
+    static const char *const texts[] = {
+        "[agent]\ninput_dim = 5\nnum_actions = 3\npolicy = greedy\nquiet = 1\nlearn_every = 0\n",
+        "[agent]\ninput_dim = 20\nnum_actions = 5\npolicy = softmax\ntemperature = 0.05\n"
+        "learn_every = 200        ; a local update every 200 resolved events\n",
+        "[agent]\ninput_dim = 8\nnum_actions = 4\narch = mlp\nhidden = 16\npolicy = igw\nigw_gamma = 50\n"
+        "loss = doubly_robust\nlearning_rate = 0.05\nlocal_epochs = 2\nbatch_size = 8\nseed = 7\n"
+        "hash_seed = 42\nfeedback_window = 30\npending_capacity = 100\n",
+        "[agent]\ninput_dim = 3\nnum_actions = 2\npolicy = epsilon_greedy\nepsilon = 0.1\nstore_queue = 16\n"
+        "store_max_rows = 1000\nstore_max_age = 3600\nstore_sync_full = 0\n",
+        "[agent]\ninput_dim = 20\nnum_actions = 5\ncoordinator = 127.0.0.1:50051\ntls_dir = /tmp/tls\n"
+        "client_id = 0\nmin_round_events = 100\nround_wait = 120\ngive_up = 60\nstore_path = /tmp/x.db\n",
+        "[agent]\ninput_dim = five\n",
+        "[agent]\ninput_dim = 5\nnum_actoins = 3\n",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        seed("", 0, texts[i], strlen(texts[i]));
+}
+
 typedef struct {
     const char *name;
     void (*write)(const char *src);
@@ -321,6 +344,7 @@ static const target TARGETS[] = {
     {"config", config_seeds},       {"libsvm", libsvm_seeds}, {"vw", vw_seeds},
     {"cb_log", cb_log_seeds},       {"idx", idx_seeds},       {"checkpoint", checkpoint_seeds},
     {"interaction_log", interaction_log_seeds}, {"agent_store", agent_store_seeds},
+    {"agent_ini", agent_ini_seeds},
 };
 
 int main(int argc, char **argv)
