@@ -36,16 +36,12 @@ static void open_and_decide(const fcb_agent_options *options)
 {
     fcb_agent_options o = *options;
     o.quiet = 1;
-    fcb_agent *agent = NULL;
-    fcb_status st = fcb_agent_open(&o, &agent);
-    if (st != FCB_OK) {
-        fuzz_check_failure(st);
-        fuzz_require(agent == NULL);
+    fcb_agent *agent = fuzz_open_agent(&o);
+    if (agent == NULL)
         return;
-    }
     float context[SMALL_DIM] = {0.5f, -1.0f, 2.0f};
     fcb_decision decision;
-    st = fcb_agent_decide(agent, context, o.input_dim, &decision);
+    fcb_status st = fcb_agent_decide(agent, context, o.input_dim, &decision);
     fuzz_require(st == FCB_OK && decision.action >= 0 && decision.action < o.num_actions);
     fuzz_require(decision.propensity > 0.0f && decision.propensity <= 1.0f);
     st = fcb_agent_close(agent);

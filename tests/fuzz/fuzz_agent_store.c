@@ -39,16 +39,12 @@ static void through_agent(const char *path)
     o.store_queue = 64;
     o.store_sync_full = 0;
     o.store_path = path;
-    fcb_agent *agent = NULL;
-    fcb_status st = fcb_agent_open(&o, &agent);
-    if (st != FCB_OK) {
-        fuzz_check_failure(st);
-        fuzz_require(agent == NULL);
+    fcb_agent *agent = fuzz_open_agent(&o);
+    if (agent == NULL)
         return;
-    }
     const float context[DIM] = {0.5f, -1.0f, 2.0f};
     fcb_decision decision;
-    st = fcb_agent_decide(agent, context, DIM, &decision);
+    fcb_status st = fcb_agent_decide(agent, context, DIM, &decision);
     if (st != FCB_OK) {
         fprintf(stderr, "fuzz_agent_store: the agent opened but cannot decide: %s\n", fcb_last_error());
         abort();

@@ -75,3 +75,14 @@ void fuzz_check_failure(fcb_status st)
     fuzz_require(fcb_last_error()[0] != '\0');
     fuzz_require(strchr(fcb_last_error(), '\n') == NULL);
 }
+
+fcb_agent *fuzz_open_agent(const fcb_agent_options *options)
+{
+    fcb_agent *agent = NULL;
+    fcb_status st = fcb_agent_open(options, &agent);
+    if (st == FCB_OK)
+        return agent;
+    fuzz_check_failure(st);
+    fuzz_require(agent == NULL);
+    return NULL;
+}

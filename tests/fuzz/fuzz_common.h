@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fedcb/agent.h"
 #include "status.h"
 
 /* What the file-reading fuzz targets share: a per-process temporary
@@ -25,5 +26,9 @@ void fuzz_require(int condition);
 
 /* A loader's failure: an error status with a one-line message. */
 void fuzz_check_failure(fcb_status st);
+
+/* fcb_agent_open(options): the agent, or NULL after checking that the
+ * failure kept the contract (a one-line message, no agent handed out). */
+fcb_agent *fuzz_open_agent(const fcb_agent_options *options);
 
 #endif
