@@ -1,7 +1,8 @@
 /* Sparse text formats: LibSVM / SVMlight and VW multiclass. Lines are
- * parsed straight into dense rows, whose width grows (doubling) while
- * larger feature indices appear and is cut to the final dimension at the
- * end. Files may be gzip-compressed (zlib passes plain files through). */
+ * parsed straight into dense rows, as wide as the first row from the second
+ * row on; the width grows (doubling) while larger feature indices appear
+ * and is cut to the final dimension at the end when it overshot. Files may
+ * be gzip-compressed (zlib passes plain files through). */
 #include "dataset.h"
 #include "text_reader.h"
 
