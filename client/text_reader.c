@@ -356,16 +356,16 @@ static int looks_numeric(const char *s)
     return 1;
 }
 
+enum { PLAIN_INDEX_DIGITS = 9 };
+
 /* The next feature token of *cursor, "name" or "name:value", split in place
  * in one pass: returns the name (NULL at the end) and *value, 1 without a
  * value. A value the decimal fast path reads is parsed as it is scanned;
  * any other is cut out and read by fcb_parse_float. *value_text is the
- * value's text (NULL without one), for messages. */
-/* A feature name of one to nine plain digits is its column number:
- * *index gets it while the name is scanned (anything else gives -1 and goes
- * through looks_numeric and fcb_parse_int, which agree on these names). */
-enum { PLAIN_INDEX_DIGITS = 9 };
-
+ * value's text (NULL without one), for messages. A name of one to nine
+ * plain digits is its column number, which *index gets while the name is
+ * scanned; any other name gives -1 and goes through looks_numeric and
+ * fcb_parse_int, which agree on those names. */
 static char *next_feature(char **cursor, float *value, const char **value_text, int *bad_value, int *index)
 {
     char *s = *cursor;

@@ -89,8 +89,8 @@ enum { FCB_LINPOST_BATCH = 64 };
 /* Mean and width of every action for rows phi (rows <= FCB_LINPOST_BATCH),
  * batched: the means one product of the rows with all actions' means, the
  * widths one triangular solve per action on the rows' matrix with the
- * Cholesky factor the solve cached (fcb_lower_solve_norms: loops up to
- * FCB_SMALL_DIM, dgemm and dtrsm above).
+ * Cholesky factor the solve cached (loops up to FCB_SMALL_DIM; above it
+ * dgemm for the means and dtrsm for the widths).
  * Equal to fcb_linposterior_predict up to rounding. mean and width: rows x K. */
 fcb_status fcb_linposterior_score_batch(fcb_linposterior *post, const float *phi, int rows, double *mean,
                                         double *width);

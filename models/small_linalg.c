@@ -325,6 +325,20 @@ int fcb_cholesky_solve_lanes(const double *A, double lambda, double *L, double *
 #endif
 }
 
+/* One action's tile with the AVX2 kernel or the portable one (same bits). */
+static void solve_tile(const double *L, int n, const double *xt, int rows, double *z, double *sq_norms,
+                       int use_avx2)
+{
+#if FCB_HAVE_AVX2_KERNEL
+    if (use_avx2) {
+        solve_tile_avx2(L, n, xt, z, sq_norms);
+        return;
+    }
+#endif
+    (void)use_avx2;
+    solve_tile_portable(L, n, xt, rows, z, sq_norms);
+}
+
 static void solve_norms_small(const double *L, int actions, int n, const double *x, int rows, double *work,
                               double *sq_norms, int use_avx2)
 {
@@ -340,15 +354,7 @@ static void solve_norms_small(const double *L, int actions, int n, const double 
                 xt[j * TILE + r] = 0.0;
         }
         for (int a = 0; a < actions; a++) {
-#if FCB_HAVE_AVX2_KERNEL
-            if (use_avx2)
-                solve_tile_avx2(L + a * factor_size, n, xt, z, tile_norms);
-            else
-                solve_tile_portable(L + a * factor_size, n, xt, tile, z, tile_norms);
-#else
-            (void)use_avx2;
-            solve_tile_portable(L + a * factor_size, n, xt, tile, z, tile_norms);
-#endif
+            solve_tile(L + a * factor_size, n, xt, tile, z, tile_norms, use_avx2);
             for (int r = 0; r < tile; r++)
                 sq_norms[(size_t)(start + r) * actions + a] = tile_norms[r];
         }

@@ -92,9 +92,10 @@ static void select_first(struct fcb_keyed_row *rows, int n, int m)
     qsort(rows, (size_t)m, sizeof *rows, compare_keyed_rows);
 }
 
-/* A client's rows lie anywhere in the training set, so each label and
- * feature row read below is a cache miss on a large dataset (most of a small
- * round's time). Asking for them ahead lets the misses overlap. */
+/* A client's rows lie anywhere in the training set, so on a large dataset
+ * each label and feature row read below is a cache miss. Asking for them
+ * ahead lets the misses overlap (docs/performance.md: epsilon-greedy's
+ * 62,500 cached rounds of 16, 0.37 -> 0.33 s). */
 enum { PREFETCH_AHEAD = 16 };
 
 static void prefetch_feature_row(const fcb_dataset *data, int row)
